@@ -76,21 +76,24 @@ const isActiveEndpoints = (error: EngineRequestError): boolean =>
 export const remove = Effect.fn("Network.remove")(function*(network: { readonly id: string; readonly name: string }) {
   const engine = yield* DockerEngine
 
-  yield* engine.call("network remove", network.name, (client, signal) =>
-    client.getNetwork(network.id).remove({ abortSignal: signal })).pipe(
-      Effect.tapError((error) =>
-        isActiveEndpoints(error)
-          ? Effect.logDebug("Network still has containers; retrying removal").pipe(
-            Effect.annotateLogs({ networkId: network.id, networkName: network.name })
-          )
-          : Effect.void
-      ),
-      Effect.retry({
-        while: isActiveEndpoints,
-        schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo({ duration: removalRetryWindow }))
-      }),
-      Effect.catchIf((error) => error.statusCode === 404, () => Effect.void)
-    )
+  yield* engine.call(
+    "network remove",
+    network.name,
+    (client, signal) => client.getNetwork(network.id).remove({ abortSignal: signal })
+  ).pipe(
+    Effect.tapError((error) =>
+      isActiveEndpoints(error)
+        ? Effect.logDebug("Network still has containers; retrying removal").pipe(
+          Effect.annotateLogs({ networkId: network.id, networkName: network.name })
+        )
+        : Effect.void
+    ),
+    Effect.retry({
+      while: isActiveEndpoints,
+      schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo({ duration: removalRetryWindow }))
+    }),
+    Effect.catchIf((error) => error.statusCode === 404, () => Effect.void)
+  )
 
   yield* Effect.logInfo("Removed network").pipe(
     Effect.annotateLogs({ networkId: network.id, networkName: network.name })
@@ -109,7 +112,7 @@ export const make = Effect.fn("Network.make")(
   function*(options: NetworkOptions = {}) {
     const valid = yield* validate(NetworkOptions, options, "network options")
     const engine = yield* DockerEngine
-    const name = valid.name ?? `etc-${Crypto.randomUUID().slice(0, 12)}`
+    const name = valid.name ?? `etc-${Crypto.randomBytes(6).toString("hex")}`
 
     const created = yield* Effect.acquireRelease(
       engine.call("network create", name, (client, signal) =>

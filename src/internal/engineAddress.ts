@@ -88,8 +88,7 @@ export const formatEngineAddress = (address: EngineAddress): string => {
  * The host name under which the engine publishes mapped ports: `localhost` for
  * a local socket, otherwise the host of the TCP or SSH address.
  */
-export const engineHostName = (address: EngineAddress): string =>
-  address._tag === "Socket" ? "localhost" : address.host
+export const engineHostName = (address: EngineAddress): string => address._tag === "Socket" ? "localhost" : address.host
 
 /** Compares two Docker API versions such as `1.41` and `1.44`. */
 export const compareApiVersions = (left: string, right: string): number => {
