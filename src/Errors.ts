@@ -176,7 +176,9 @@ export class ExecError extends Schema.TaggedError<ExecError>()("ExecError", {
   engineMessage: Schema.String
 }) {
   override get message(): string {
-    return `Running ${JSON.stringify(this.command)} in container ${this.containerId.slice(0, 12)} failed: ${this.engineMessage}`
+    return `Running ${JSON.stringify(this.command)} in container ${
+      this.containerId.slice(0, 12)
+    } failed: ${this.engineMessage}`
   }
 }
 

@@ -46,3 +46,10 @@ export * as DockerEngine from "./services/DockerEngine.ts"
  * @since 0.1.0
  */
 export * as ConnectionMode from "./services/ConnectionMode.ts"
+
+/**
+ * The ready Layer with the engine client and the connection mode.
+ *
+ * @since 0.1.0
+ */
+export * as Testcontainers from "./layers/Testcontainers.ts"
