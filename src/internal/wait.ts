@@ -42,6 +42,18 @@ export const canConnect = (endpoint: Endpoint): Effect.Effect<boolean> =>
     return Effect.sync(() => socket.destroy())
   })
 
+/**
+ * A container that exited at once has no published ports, so a failed
+ * resolution reports the exit, with its logs, when that is the cause.
+ */
+const resolveOrExited = (
+  target: WaitTarget,
+  resolve: Effect.Effect<Endpoint, EndpointError>
+): Effect.Effect<Endpoint, WaitError, DockerEngine> =>
+  resolve.pipe(
+    Effect.catch((error) => Effect.andThen(failIfExited(target.id, target.name), Effect.fail(error)))
+  )
+
 /** Exit codes of a shell or runtime that could not find or run the command. */
 const commandUnavailable = (exitCode: number, output: string): boolean =>
   exitCode === 126 || exitCode === 127 || /executable file not found|no such file or directory/i.test(output)
@@ -85,7 +97,8 @@ const waitForListeningPorts = (
     if (ports.length === 0) {
       return
     }
-    const endpoints = yield* Effect.forEach(ports, (port) => connection.resolve(target.inspect, port))
+    const endpoints = yield* Effect.forEach(ports, (port) =>
+      resolveOrExited(target, connection.resolve(target.inspect, port)))
     const insideUnavailable = yield* Ref.make(false)
 
     while (true) {
@@ -201,7 +214,7 @@ const waitForHttp = (
 ): WaitEffect =>
   Effect.gen(function*() {
     const connection = yield* ConnectionMode
-    const endpoint = yield* connection.resolve(target.inspect, parsePort(strategy.port)!)
+    const endpoint = yield* resolveOrExited(target, connection.resolve(target.inspect, parsePort(strategy.port)!))
     const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host
     const url = `http://${host}:${endpoint.port}${strategy.path}`
 
