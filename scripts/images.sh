@@ -13,13 +13,13 @@
 # An image that exists is skipped. The postgres, redis and node images carry a
 # label with their entrypoint's sha256 or the node version, and are rebuilt
 # when it no longer matches. Each image built in this run is then checked in
-# real containers; a failed check removes the image and exits 1.
+# real containers. A failed check removes the image and exits 1.
 #
 # Usage: scripts/images.sh [--verify]
 #   --verify   only run the checks on all images, building nothing
 #
-# Set ETC_DEBIAN_MIRROR to use another Debian mirror for debootstrap; by
-# default it is the first URIs entry in /etc/apt/sources.list.d/debian.sources.
+# Set ETC_DEBIAN_MIRROR to use another Debian mirror for debootstrap. The
+# default is the first URIs entry in /etc/apt/sources.list.d/debian.sources.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -164,8 +164,8 @@ build_rootfs_tar() {
   rm -rf "$rootfs/etc/postgresql/15/main" "$rootfs/var/lib/postgresql/15/main"
   rm -f "$rootfs"/var/log/postgresql/*.log
   # LLVM (and z3, which only LLVM uses) is a third of the rootfs and serves
-  # only the JIT compiler of PostgreSQL. Without llvmjit.so PostgreSQL runs
-  # every query without JIT and reports no error.
+  # only the JIT compiler of PostgreSQL. Without llvmjit.so, pg_jit_available()
+  # returns false and queries run without JIT and without an error.
   rm -rf "$rootfs"/usr/lib/postgresql/15/lib/llvmjit* "$rootfs"/usr/lib/postgresql/15/lib/bitcode
   rm -f "$rootfs"/usr/lib/*-linux-gnu/libLLVM-14.so* "$rootfs"/usr/lib/*-linux-gnu/libz3.so*
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/var/cache/debconf/*-old
@@ -393,7 +393,8 @@ verify_node() {
   [[ "$version" == "$(node --version)" ]]
 }
 
-# Run the check for $1; on failure remove the image unless $2 is "keep".
+# Run the check function $2 for image $1. When it fails, remove the image
+# unless $3 is "keep", then exit 1.
 verify_image() {
   local image=$1 check=$2 on_failure=${3:-remove} started=$SECONDS
   if "$check"; then
@@ -401,7 +402,7 @@ verify_image() {
   else
     if [[ "$on_failure" == remove ]]; then
       docker image rm "$image" >/dev/null 2>&1 || true
-      fail "the check of $image failed; removed the image so the next run builds it again"
+      fail "the check of $image failed. Removed the image, so the next run builds it again"
     fi
     fail "the check of $image failed"
   fi
