@@ -15,7 +15,7 @@ import { ConnectionMode } from "../services/ConnectionMode.ts"
 import { DockerEngine, sessionLabels } from "../services/DockerEngine.ts"
 import * as Wait from "../Wait.ts"
 import { execInContainer, inspectContainer, lastLogLines, readLogs, removeContainer } from "./engineCalls.ts"
-import { ensureImage } from "./image.ts"
+import { ensureImage, resolveImageName, withDefaultTag } from "./image.ts"
 import { parsePort, portKey } from "./port.ts"
 import { validateSpec, type ValidSpec } from "./spec.ts"
 import { defaultWaitStrategy, waitUntilReady } from "./wait.ts"
@@ -43,7 +43,7 @@ export const planNetworks = (spec: ContainerSpec): {
 }
 
 /** The engine's create body for a validated spec. */
-export const createOptions = (valid: ValidSpec, name: string) => {
+export const createOptions = (valid: ValidSpec, name: string, image: string = valid.spec.image) => {
   const spec = valid.spec
   const networks = planNetworks(spec)
   const publish = networks.networkMode !== "host" && networks.networkMode !== "none"
@@ -60,7 +60,7 @@ export const createOptions = (valid: ValidSpec, name: string) => {
 
   return {
     name,
-    Image: spec.image,
+    Image: image,
     ...(spec.command === undefined ? {} : { Cmd: [...spec.command] }),
     ...(spec.entrypoint === undefined ? {} : { Entrypoint: [...spec.entrypoint] }),
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
@@ -89,6 +89,7 @@ export const createOptions = (valid: ValidSpec, name: string) => {
 
 const makeStarted = (
   valid: ValidSpec,
+  image: string,
   inspect: Parameters<ConnectionMode["Service"]["resolve"]>[0],
   engine: DockerEngine["Service"],
   connection: ConnectionMode["Service"]
@@ -140,7 +141,7 @@ const makeStarted = (
   return {
     id,
     name: inspect.Name.replace(/^\//, ""),
-    image: valid.spec.image,
+    image,
     host,
     networkNames: Object.keys(networks),
     inspectData: inspect,
@@ -190,14 +191,15 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
   const connection = yield* ConnectionMode
   const parentScope = yield* Scope.Scope
 
-  yield* ensureImage(spec.image, spec.pullPolicy, spec.auth)
+  const image = yield* resolveImageName(spec.image)
+  yield* ensureImage(image, spec.pullPolicy, spec.auth)
 
   const name = spec.name ?? `etc-${Crypto.randomBytes(6).toString("hex")}`
   const networks = planNetworks(spec)
   const waitStrategy = spec.waitStrategy ?? defaultWaitStrategy(valid.exposedPorts)
   const startedAt = Date.now()
   let containerId: string | undefined
-  const annotations = () => ({ containerName: name, containerId: containerId ?? "", image: spec.image })
+  const annotations = () => ({ containerName: name, containerId: containerId ?? "", image })
 
   // The container gets a scope of its own, so a failed or interrupted start
   // removes it at once instead of when the caller's scope closes.
@@ -207,10 +209,14 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
     // Acquisition is uninterruptible: the removal is registered in the same
     // step that receives the id, so an interruption cannot orphan it.
     const id = yield* Effect.acquireRelease(
-      engine.call("container create", name, (client) => client.createContainer(createOptions(valid, name))).pipe(
+      engine.call(
+        "container create",
+        name,
+        (client) => client.createContainer(createOptions(valid, name, withDefaultTag(image)))
+      ).pipe(
         Effect.map((container) => container.id),
         Effect.mapError((error: EngineRequestError) =>
-          new ContainerCreateError({ image: spec.image, name, engineMessage: error.engineMessage })
+          new ContainerCreateError({ image, name, engineMessage: error.engineMessage })
         )
       ),
       (id) => removeContainer(id, name).pipe(Effect.provideService(DockerEngine, engine))
@@ -245,7 +251,7 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
       return yield* new StartupTimeoutError({
         containerId: containerId ?? "",
         name,
-        image: spec.image,
+        image,
         timeout: Duration.format(spec.startupTimeout),
         waitStrategy: Wait.describe(waitStrategy),
         lastLogs
@@ -265,5 +271,5 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
     Effect.annotateLogs({ ...annotations(), startupMillis: Date.now() - startedAt })
   )
 
-  return makeStarted(valid, inspect, engine, connection)
+  return makeStarted(valid, image, inspect, engine, connection)
 })
