@@ -1,5 +1,5 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schedule } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import { Container, Network, Wait } from "../src/index.ts"
 import { DockerEngine, labels, sessionId } from "../src/services/DockerEngine.ts"
 import { fetchText, freePort, httpd, sessionResources, TestLayer, toolbox } from "./helpers.ts"
@@ -284,6 +284,24 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
           return result.stdout.trim()
         })), { concurrency: "unbounded" })
       assert.deepStrictEqual(results, ["site 1", "site 2", "site 3", "site 4"])
+      yield* expectNothingLeft
+    }))
+
+  it.effect("network removal waits for containers", () =>
+    Effect.gen(function*() {
+      const networkScope = yield* Scope.make()
+      const containerScope = yield* Scope.make()
+      const network = yield* Network.make().pipe(Scope.provide(networkScope))
+      yield* sleeper(network, ["lingering"]).pipe(Scope.provide(containerScope))
+
+      // Close the network's scope first: removal retries while the container
+      // is still attached, and succeeds once the container is gone.
+      const closing = yield* Scope.close(networkScope, Exit.void).pipe(Effect.forkChild)
+      yield* Effect.sleep("1 second")
+      assert.strictEqual((yield* sessionResources).networks, 1, "removed while a container was attached")
+
+      yield* Scope.close(containerScope, Exit.void)
+      yield* Fiber.join(closing)
       yield* expectNothingLeft
     }))
 
