@@ -3,7 +3,7 @@
  */
 import { Result } from "effect"
 
-/** Where the engine listens: a unix socket, a TCP address or an SSH host. */
+/** An engine address: a unix socket, a TCP address or an SSH host. */
 export type EngineAddress =
   | { readonly _tag: "Socket"; readonly path: string }
   | { readonly _tag: "Tcp"; readonly host: string; readonly port: number }
@@ -58,7 +58,8 @@ export const parseEngineAddress = (value: string): Result.Result<EngineAddress, 
     case "tcp:":
     case "http:":
     case "https:": {
-      const port = url.port === "" ? (url.protocol === "https:" ? 2376 : 2375) : Number(url.port)
+      const defaultPort = url.protocol === "https:" ? 2376 : 2375
+      const port = url.port === "" ? defaultPort : Number(url.port)
       return Result.succeed({ _tag: "Tcp", host, port })
     }
     case "ssh:": {

@@ -13,7 +13,7 @@ import type { ContainerInspect } from "./inspect.ts"
 import { type ContainerPort, parsePort } from "./port.ts"
 import { listeningPorts } from "./streams.ts"
 
-/** What a wait strategy needs to know about the container it waits for. */
+/** The container a wait strategy runs against, with its poll interval. */
 export interface WaitTarget {
   readonly id: string
   readonly name: string
