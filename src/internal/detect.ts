@@ -8,6 +8,7 @@
  */
 import { Effect, Predicate, Schema } from "effect"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import type { Mode } from "../services/ConnectionMode.ts"
 import type { DockerEngine } from "../services/DockerEngine.ts"
@@ -20,9 +21,24 @@ export interface DetectionProbes {
   /** Returns the file's text, or `undefined` when it cannot be read. */
   readonly readFile: (path: string) => string | undefined
   readonly hostname: () => string
-  /** Returns the IP addresses of this process's network interfaces. */
-  readonly localAddresses: () => ReadonlyArray<string>
+  /** Tells whether an IP address belongs to this process's network namespace. */
+  readonly isLocalAddress: (address: string) => Effect.Effect<boolean>
 }
+
+/**
+ * Binds a TCP server to port 0 of the address and closes it at once: the bind
+ * succeeds only for an address of this network namespace. Unlike
+ * `os.networkInterfaces()`, this also sees addresses of interfaces without
+ * carrier, such as an engine bridge with no container attached.
+ */
+const canBind = (address: string): Effect.Effect<boolean> =>
+  Effect.callback<boolean>((resume) => {
+    const server = Net.createServer()
+    server.once("error", () => resume(Effect.succeed(false)))
+    server.listen({ port: 0, host: address, exclusive: true }, () => {
+      server.close(() => resume(Effect.succeed(true)))
+    })
+  })
 
 /** Probes of the real system through `node:fs` and `node:os`. */
 export const systemProbes: DetectionProbes = {
@@ -35,8 +51,7 @@ export const systemProbes: DetectionProbes = {
     }
   },
   hostname: () => Os.hostname(),
-  localAddresses: () =>
-    Object.values(Os.networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((entry) => entry.address))
+  isLocalAddress: canBind
 }
 
 /** A container id this process may run in, and where it was read. */

@@ -92,7 +92,8 @@ export class ConnectionMode extends Context.Service<ConnectionMode, {
    * Resolves the endpoint of a container port from the container's inspect
    * data. Fails with `EndpointError` when the port is not published (in the
    * modes that need it), or when the container is on several networks and
-   * `options.network` names none of them.
+   * `options.network` names none of them. Makes no engine or DNS call, so it
+   * can run with `Effect.runSync`.
    */
   readonly resolve: (
     inspect: ContainerInspect,
@@ -245,35 +246,32 @@ export const make = Effect.fnUntraced(function*(options: Partial<ConnectionModeS
   const engineHostAddress = settings.engineHostAddress ??
     ownContainer?.networks.find((network) => network.gateway !== undefined)?.gateway
   const attachments = new Map<string, Attachment>()
-  const dockerHostAddresses = yield* Effect.cached(
-    Net.isIP(dockerHost) === 0 ? lookupHost(dockerHost) : Effect.succeed([])
-  )
+  // Resolved once, when the service is made, so that `resolve` never waits
+  // and can run synchronously.
+  const dockerHostAddresses = mode === "docker_host" && Net.isIP(dockerHost) === 0
+    ? yield* lookupHost(dockerHost)
+    : []
 
   const resolve = (
     inspect: ContainerInspect,
     port: ContainerPort,
     resolveOptions?: EndpointOptions
   ): Effect.Effect<Endpoint, EndpointError> =>
-    Effect.gen(function*() {
-      const addresses = mode === "docker_host" ? yield* dockerHostAddresses : []
+    Effect.suspend(() => {
       const context = {
         mode,
         dockerHost,
-        dockerHostAddresses: addresses,
+        dockerHostAddresses,
         engineHostAddress,
         ownNetworkIds,
         attachment: attachments.get(inspect.Id)
       }
       const endpoint = resolveEndpoint(context, inspect, port, resolveOptions)
-      if (Result.isFailure(endpoint)) {
-        return yield* new EndpointError({
-          containerId: inspect.Id,
-          port: portKey(port),
-          mode,
-          reason: endpoint.failure
-        })
-      }
-      return endpoint.success
+      return Result.isSuccess(endpoint)
+        ? Effect.succeed(endpoint.success)
+        : Effect.fail(
+          new EndpointError({ containerId: inspect.Id, port: portKey(port), mode, reason: endpoint.failure })
+        )
     })
 
   const joinOwnNetwork = Effect.fnUntraced(function*(own: OwnContainer, inspect: ContainerInspect) {
@@ -401,11 +399,13 @@ export const detect = Effect.fnUntraced(function*(options: DetectOptions = {}) {
     inContainer && localSocket
       ? findOwnContainer(engine, hints.candidates)
       : Effect.succeed({ _tag: "NotFound", tried: [] })
-  const bridgeGateways = engineBridgeGateways(engine).pipe(
-    Effect.catch((error) =>
-      Effect.logWarning("Listing the engine's networks failed; the engine host's address is unknown").pipe(
-        Effect.annotateLogs({ error: error.message }),
-        Effect.as([] as ReadonlyArray<string>)
+  const bridgeGateways = yield* Effect.cached(
+    engineBridgeGateways(engine).pipe(
+      Effect.catch((error) =>
+        Effect.logWarning("Listing the engine's networks failed; the engine host's address is unknown").pipe(
+          Effect.annotateLogs({ error: error.message }),
+          Effect.as([] as ReadonlyArray<string>)
+        )
       )
     )
   )
@@ -434,10 +434,15 @@ export const detect = Effect.fnUntraced(function*(options: DetectOptions = {}) {
       decision = local
     } else {
       const own = yield* lookupOwnContainer()
-      const localAddresses = new Set(probes.localAddresses())
-      const sharedGateway = own._tag === "Found"
-        ? undefined
-        : (yield* bridgeGateways).find((gateway) => localAddresses.has(gateway))
+      let sharedGateway: string | undefined
+      if (own._tag === "NotFound") {
+        for (const gateway of yield* bridgeGateways) {
+          if (yield* probes.isLocalAddress(gateway)) {
+            sharedGateway = gateway
+            break
+          }
+        }
+      }
       decision = decideInContainer(hints.markers, { ownContainer: own, sharedGateway })
       ownContainer = own._tag === "Found" ? own.container : undefined
     }

@@ -24,7 +24,7 @@ const probes = (files: Record<string, string>, options: {
   fileExists: (path) => Object.hasOwn(files, path),
   readFile: (path) => files[path],
   hostname: () => options.hostname ?? "laptop",
-  localAddresses: () => options.addresses ?? ["127.0.0.1", "::1"]
+  isLocalAddress: (address) => Effect.succeed((options.addresses ?? ["127.0.0.1", "::1"]).includes(address))
 })
 
 const dockerMountinfo = [
