@@ -106,7 +106,7 @@ describe("connection mode on the host", () => {
       }).pipe(Effect.scoped))
   }
 
-  it.live("detects a mode that answers", () =>
+  it.live("detects a reachable mode", () =>
     Effect.gen(function*() {
       const result = yield* roundTrip.pipe(Effect.provide(stack({ env: {}, propertiesPath: missingFile })))
       expectEndpointOfMode(result)

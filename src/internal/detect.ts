@@ -28,7 +28,7 @@ export interface DetectionProbes {
 /**
  * Binds a TCP server to port 0 of the address and closes it at once: the bind
  * succeeds only for an address of this network namespace. Unlike
- * `os.networkInterfaces()`, this also sees addresses of interfaces without
+ * `os.networkInterfaces()`, this also finds addresses of interfaces without
  * carrier, such as an engine bridge with no container attached.
  */
 const canBind = (address: string): Effect.Effect<boolean> =>
@@ -61,7 +61,7 @@ export interface ContainerIdCandidate {
   readonly source: string
 }
 
-/** What the local system says about running in a container. */
+/** Local evidence of running in a container. */
 export interface ContainerHints {
   /** The files that mark a container, such as `/.dockerenv`. Empty outside a container. */
   readonly markers: ReadonlyArray<string>
@@ -130,7 +130,7 @@ export interface OwnContainer {
     readonly id: string
     readonly gateway: string | undefined
   }>
-  /** How it was found, such as `hostname 3f2a9c1d7e4b`. */
+  /** The lookup that found it, such as `its hostname 3f2a9c1d7e4b`. */
   readonly foundBy: string
 }
 
@@ -213,7 +213,7 @@ export interface Decision {
   readonly reason: string
 }
 
-/** What decides the mode before any engine lookup. */
+/** Facts that decide the mode before any engine lookup. */
 export interface LocalFacts {
   /** The host override and where it was set, when one is set. */
   readonly hostOverride: { readonly value: string; readonly origin: string } | undefined

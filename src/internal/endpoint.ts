@@ -22,7 +22,7 @@ export interface Attachment {
   readonly ipv6Address: string | undefined
 }
 
-/** What endpoint resolution needs besides the container's inspect data. */
+/** Inputs of endpoint resolution besides the container's inspect data. */
 export interface ResolutionContext {
   readonly mode: Mode
   /** The host dialled in `docker_host` mode: a name or an IP address. */
@@ -43,7 +43,7 @@ export interface ResolutionContext {
   readonly attachment: Attachment | undefined
 }
 
-/** A published host port, with the family of its host address when the address says. */
+/** A published host port, with the family of its host address, or none for an empty address. */
 interface PublishedPort {
   readonly hostIp: string
   readonly family: 4 | 6 | undefined
@@ -288,7 +288,7 @@ const resolveGatewayIp = (
  * `gateway_ip` mode the network's gateway and the published port, and in
  * `docker_host` mode the engine host and the published port. A container on
  * the host network is reached at the engine host on the container port. Fails
- * with a sentence that says what is missing.
+ * with a sentence that names what is missing.
  */
 export const resolveEndpoint = (
   context: ResolutionContext,

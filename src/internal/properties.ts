@@ -14,7 +14,7 @@ export interface PropertyEntry {
   readonly line: number
 }
 
-/** Why a properties file could not be parsed, and on which line. */
+/** A parse failure of a properties file, with its line. */
 export interface PropertiesSyntaxError {
   /** 1-based line number. */
   readonly line: number
@@ -74,7 +74,7 @@ const lineStarts = (text: string): ReadonlyArray<number> => {
   return starts
 }
 
-/** The 1-based line of an offset, by binary search over the line starts. */
+/** Finds the 1-based line of an offset by binary search over the line starts. */
 const lineAt = (starts: ReadonlyArray<number>, offset: number): number => {
   let low = 0
   let high = starts.length - 1
@@ -135,9 +135,9 @@ export const parseProperties = (
     if (malformed !== undefined) {
       return Result.fail({
         line: lineAt(starts, malformed),
-        reason: `malformed escape ${
-          JSON.stringify(source.slice(malformed, malformed + 6))
-        }: \\u must be followed by four hexadecimal digits`
+        reason: `malformed escape "${
+          source.slice(malformed, malformed + 6).split(/[\r\n]/)[0]
+        }": \\u must be followed by four hexadecimal digits`
       })
     }
     entries.push({ key: pair.key, value: pair.value, line: lineAt(starts, keyStart) })

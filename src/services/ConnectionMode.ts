@@ -104,8 +104,8 @@ export class ConnectionMode extends Context.Service<ConnectionMode, {
    * Runs after a container starts and before its wait strategy, so the test
    * process can reach it. In `bridge_ip` mode with a known own container, it
    * connects the container to a network of this process's container when they
-   * share none, and fails with `EndpointError` when there is no network to
-   * join or `EngineRequestError` when the engine rejects the connection.
+   * share none. Fails with `EndpointError` when there is no network to join,
+   * and with `EngineRequestError` when the engine rejects the connection.
    */
   readonly prepare: (inspect: ContainerInspect) => Effect.Effect<void, EndpointError | EngineRequestError>
 }>()("effect-testcontainers/ConnectionMode") {}
@@ -117,7 +117,7 @@ export class ConnectionMode extends Context.Service<ConnectionMode, {
  */
 export interface ConnectionModeSettings {
   readonly mode: Mode
-  /** Why this mode is in force, for logs and errors. */
+  /** The reason this mode is in force, for logs and errors. */
   readonly reason: string
   /** The host dialled in `docker_host` mode. Defaults to the engine's host name. */
   readonly dockerHost: string | undefined

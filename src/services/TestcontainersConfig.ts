@@ -124,7 +124,7 @@ export interface ConfigOrigin {
 
 /**
  * The origin descriptions of the settings in force. `layer` installs one that
- * names the environment variable or the file and line; without it, a setting
+ * names the environment variable, or the file and line. Without it, a setting
  * is described as a key of the current `ConfigProvider`.
  *
  * @since 0.1.0
@@ -149,8 +149,8 @@ export interface TestcontainersConfigOptions {
 /**
  * Makes a `ConfigProvider` that reads environment variables and falls back to
  * the properties file, with the matching `ConfigOrigin`. Empty environment
- * variables count as set. The file is read on the first lookup that the
- * environment does not answer; a lookup then fails with a `SourceError` when
+ * variables count as set. The file is read at the first lookup that the
+ * environment has no value for. That lookup fails with a `SourceError` when
  * the file cannot be read or parsed.
  *
  * @since 0.1.0
@@ -206,7 +206,8 @@ export const make = (options: TestcontainersConfigOptions = {}): {
 /**
  * A Layer that installs the environment and properties file provider as the
  * current `ConfigProvider`, replacing the one in force, together with its
- * `ConfigOrigin`. Reading the file fails only when a setting is looked up.
+ * `ConfigOrigin`. Building it never fails, because the file is read at the
+ * first lookup that the environment has no value for.
  *
  * @since 0.1.0
  */

@@ -168,8 +168,8 @@ describe("decideInContainer", () => {
   })
 })
 
-// A fake engine that answers container inspects for `ownId` and lists one
-// default bridge network; every other call fails the test.
+// A fake engine that returns inspect data for `ownId` only, with a 404 for
+// any other id, and lists one default bridge network.
 const fakeEngine = (address: EngineAddress) => {
   const client = {
     getContainer: (id: string) => ({

@@ -53,7 +53,8 @@ const dualStackNet: EndpointSettings = {
 }
 
 const ipv4Only: ReadonlyArray<PortBinding> = [{ HostIp: "0.0.0.0", HostPort: "32768" }]
-// Docker 20.10 can pick different host ports for the two families.
+// An engine can publish different host ports for the two families, for
+// example when both bindings are set explicitly.
 const split: ReadonlyArray<PortBinding> = [
   { HostIp: "0.0.0.0", HostPort: "32768" },
   { HostIp: "::", HostPort: "32769" }
