@@ -316,7 +316,8 @@ export const makeSpec = (
     // "postgres" as the first argument makes a clear "executable not found"
     // error on an image without PostgreSQL.
     Container.withCommand(["postgres", ...defaultArgs, ...(options.args ?? [])]),
-    // The official entrypoint runs a temporary server during the first
+    // The official entrypoint (docker_temp_server_start in docker-library's
+    // docker-entrypoint.sh) runs a temporary server during the first
     // initialization that listens on the unix socket only, so port 5432
     // listens only once the final server runs. A log line would not do: the
     // ready message appears twice on a fresh data directory and once on an
