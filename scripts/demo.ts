@@ -7,8 +7,8 @@
  * httpd and wget, such as the public `busybox:1.37`.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
-import { ConnectionMode, Container, DockerEngine, Network, Wait } from "../src/index.ts"
+import { Console, Effect } from "effect"
+import { ConnectionMode, Container, Network, Testcontainers, Wait } from "../src/index.ts"
 
 const image = process.env.DEMO_IMAGE ?? "effect-testcontainers/toolbox:1"
 
@@ -49,6 +49,4 @@ const program = Effect.gen(function*() {
   Effect.andThen(Console.log("Released the containers and the network."))
 )
 
-const TestcontainersLive = ConnectionMode.layerDockerHost.pipe(Layer.provideMerge(DockerEngine.layerFromEnv))
-
-NodeRuntime.runMain(program.pipe(Effect.provide(TestcontainersLive)))
+NodeRuntime.runMain(program.pipe(Effect.provide(Testcontainers.layer)))

@@ -48,6 +48,13 @@ export * as DockerEngine from "./services/DockerEngine.ts"
 export * as ConnectionMode from "./services/ConnectionMode.ts"
 
 /**
+ * Settings read from the environment and `~/.testcontainers.properties`.
+ *
+ * @since 0.1.0
+ */
+export * as TestcontainersConfig from "./services/TestcontainersConfig.ts"
+
+/**
  * The ready Layer with the engine client and the connection mode.
  *
  * @since 0.1.0

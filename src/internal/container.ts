@@ -53,9 +53,14 @@ export const createOptions = (valid: ValidSpec, name: string, image: string = va
     for (const port of valid.exposedPorts) {
       portBindings[portKey(port)] = [{ HostIp: "", HostPort: "" }]
     }
+    // Fixed bindings replace the random one; a port may have several, such
+    // as one per address family.
+    const fixed: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}
     for (const binding of valid.portBindings) {
-      portBindings[portKey(binding.port)] = [{ HostIp: binding.hostIp, HostPort: String(binding.hostPort) }]
+      const key = portKey(binding.port)
+      fixed[key] = [...(fixed[key] ?? []), { HostIp: binding.hostIp, HostPort: String(binding.hostPort) }]
     }
+    Object.assign(portBindings, fixed)
   }
 
   return {

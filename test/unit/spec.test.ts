@@ -186,6 +186,18 @@ describe("create options", () => {
       assert.deepStrictEqual(planNetworks(spec).others, [{ network: "back", aliases: ["api-internal"] }])
     }))
 
+  it.effect("several bindings for one port", () =>
+    Effect.gen(function*() {
+      const spec = base.pipe(
+        Container.withPortBinding("8080/tcp", 18080, "0.0.0.0"),
+        Container.withPortBinding("8080/tcp", 18081, "::")
+      )
+      const options = createOptions(yield* validateSpec(spec), "etc-test")
+      assert.deepStrictEqual(options.HostConfig.PortBindings, {
+        "8080/tcp": [{ HostIp: "0.0.0.0", HostPort: "18080" }, { HostIp: "::", HostPort: "18081" }]
+      })
+    }))
+
   it.effect("named network mode joins first", () =>
     Effect.gen(function*() {
       const spec = base.pipe(Container.withNetworkMode("shared"), Container.withNetwork("extra", { aliases: ["x"] }))
