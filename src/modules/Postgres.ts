@@ -93,8 +93,10 @@ export interface PostgresOptions {
   /** Aliases on `network`, under which peer containers reach the server on port 5432. */
   readonly aliases?: ReadonlyArray<string> | undefined
   /**
-   * The time from the container create until `SELECT 1` succeeds.
-   * Defaults to 60 seconds. The image pull is not counted.
+   * The time until `SELECT 1` succeeds, 60 seconds by default. The container
+   * start gets all of it, without the image pull. The `SELECT 1` retries get
+   * what is left counted from the call to `start`, pull included, and at
+   * least one attempt.
    */
   readonly startupTimeout?: Duration.Input | undefined
 }
@@ -358,6 +360,8 @@ export const start: (
   }
   const spec = makeSpec(options, credentials)
 
+  // NOTE: the deadline of the SELECT 1 retries counts the image pull, which
+  // Container.start runs inside and does not report.
   const startedAt = yield* Clock.currentTimeMillis
   const container = yield* Container.start(spec)
   const address = yield* container.endpoint(port)

@@ -90,8 +90,10 @@ export interface RedisOptions {
   /** Aliases on `network`, under which peer containers reach the server on port 6379. */
   readonly aliases?: ReadonlyArray<string> | undefined
   /**
-   * The time from the container create until the server replies `PONG`.
-   * Defaults to 60 seconds. The image pull is not counted.
+   * The time until the server replies `PONG`, 60 seconds by default. The
+   * container start gets all of it, without the image pull. The `PING`
+   * retries get what is left counted from the call to `start`, pull
+   * included, and at least one attempt.
    */
   readonly startupTimeout?: Duration.Input | undefined
 }
@@ -360,6 +362,8 @@ export const start: (
     const startupTimeout = yield* validateOptions(options)
     const spec = makeSpec(options)
 
+    // NOTE: the deadline of the PING retries counts the image pull, which
+    // Container.start runs inside and does not report.
     const startedAt = yield* Clock.currentTimeMillis
     const container = yield* Container.start(spec)
     const address = yield* container.endpoint(port)
