@@ -1,0 +1,584 @@
+/**
+ * The compose project flow behind `Compose.up`: option and file checks,
+ * `up` with `down` registered before it, wait strategies, and service lookup.
+ */
+import { Duration, Effect, Exit, Option, Scope } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import * as Crypto from "node:crypto"
+import * as Path from "node:path"
+import type { ComposeOptions, ServiceLookupError, StartedCompose } from "../Compose.ts"
+import { defaultPollInterval, type StartedContainer } from "../Container.ts"
+import { EndpointError, type EngineRequestError, InvalidSpecError } from "../Errors.ts"
+import { ConnectionMode } from "../services/ConnectionMode.ts"
+import { DockerEngine } from "../services/DockerEngine.ts"
+import * as Wait from "../Wait.ts"
+import {
+  type CliOutput,
+  detectCli,
+  displayCommand,
+  downArgs,
+  type ProjectInvocation,
+  pullArgs,
+  type PullPolicy,
+  runCommand,
+  upArgs
+} from "./composeCli.ts"
+import {
+  ComposeCommandError,
+  ComposeContainerNotFoundError,
+  ComposeStartupTimeoutError,
+  ComposeUnknownServiceError
+} from "./composeErrors.ts"
+import { readComposeServices } from "./composeFile.ts"
+import { ComposeOptionsSchema, defaultStartupTimeout, labels } from "./composeOptions.ts"
+import { formatEngineAddress } from "./engineAddress.ts"
+import { execInContainer, inspectContainer, readLogs, removeContainer } from "./engineCalls.ts"
+import type { ContainerInspect } from "./inspect.ts"
+import { type ContainerPort, parsePort, portKey } from "./port.ts"
+import { lastLines } from "./streams.ts"
+import { renderValue, validate } from "./validate.ts"
+import { waitUntilReady } from "./wait.ts"
+
+/** How long `down` may run before what is left is removed through the engine. */
+const downDeadline = Duration.minutes(2)
+
+const portMessage =
+  "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp, such as 5432 or \"53/udp\""
+
+interface ResolvedOptions {
+  readonly files: ReadonlyArray<string>
+  readonly project: string
+  readonly projectNameGiven: boolean
+  readonly projectDirectory: string | undefined
+  readonly env: Readonly<Record<string, string>>
+  /** Profiles passed with `--profile`. */
+  readonly profiles: ReadonlyArray<string>
+  /** Those and the ones in `COMPOSE_PROFILES`, which the CLI reads itself. */
+  readonly activeProfiles: ReadonlyArray<string>
+  readonly build: boolean | undefined
+  readonly pull: PullPolicy | undefined
+  readonly command: ReadonlyArray<string> | undefined
+  readonly waitStrategies: ReadonlyMap<string, Wait.WaitStrategy>
+  readonly startupTimeout: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly stopSeconds: number
+}
+
+const invalid = (path: string, value: unknown, reason: string) =>
+  new InvalidSpecError({ path, value: renderValue(value), reason })
+
+const toDuration = (
+  path: string,
+  input: Duration.Input | undefined,
+  fallback: Duration.Duration
+): Effect.Effect<Duration.Duration, InvalidSpecError> => {
+  if (input === undefined) {
+    return Effect.succeed(fallback)
+  }
+  const duration = Duration.fromInput(input)
+  return Option.isSome(duration) && !Duration.isNegative(duration.value)
+    ? Effect.succeed(duration.value)
+    : Effect.fail(
+      invalid(path, input, "expected a duration of 0 or more, such as 30000, \"30 seconds\" or Duration.seconds(30)")
+    )
+}
+
+/** Checks a wait strategy as `Container.start` does: valid ports and a positive line count. */
+const checkWaitStrategy = (strategy: Wait.WaitStrategy, path: string): Effect.Effect<void, InvalidSpecError> => {
+  switch (strategy._tag) {
+    case "ListeningPorts":
+      return Effect.forEach(
+        strategy.ports ?? [],
+        (port, index) =>
+          parsePort(port) === undefined
+            ? Effect.fail(invalid(`${path}.ports[${index}]`, port, portMessage))
+            : Effect.void,
+        { discard: true }
+      )
+    case "LogMessage":
+      return Number.isInteger(strategy.times) && strategy.times >= 1
+        ? Effect.void
+        : Effect.fail(
+          invalid(`${path}.times`, strategy.times, "the number of matching lines must be a positive integer")
+        )
+    case "Http":
+      return parsePort(strategy.port) === undefined
+        ? Effect.fail(invalid(`${path}.port`, strategy.port, portMessage))
+        : Effect.void
+    case "All":
+      return Effect.forEach(
+        strategy.strategies,
+        (inner, index) => checkWaitStrategy(inner, `${path}.strategies[${index}]`),
+        { discard: true }
+      )
+    case "Healthcheck":
+    case "Running":
+      return Effect.void
+  }
+}
+
+const resolveOptions = Effect.fnUntraced(function*(options: ComposeOptions) {
+  const valid = yield* validate(ComposeOptionsSchema, options, "compose options")
+  const files = (typeof valid.files === "string" ? [valid.files] : valid.files).map((file) => Path.resolve(file))
+  const env = valid.env ?? {}
+  const profiles = valid.profiles ?? []
+  const profilesFromEnv = (env.COMPOSE_PROFILES ?? process.env.COMPOSE_PROFILES ?? "")
+    .split(",")
+    .map((profile) => profile.trim())
+    .filter((profile) => profile !== "")
+
+  const waitStrategies = new Map(Object.entries(options.waitStrategies ?? {}))
+  for (const [service, strategy] of waitStrategies) {
+    yield* checkWaitStrategy(strategy, `compose options.waitStrategies.${service}`)
+  }
+
+  const stopTimeout = yield* toDuration("compose options.stopTimeout", options.stopTimeout, Duration.zero)
+  const resolved: ResolvedOptions = {
+    files,
+    project: valid.projectName ?? `etc-${Crypto.randomBytes(6).toString("hex")}`,
+    projectNameGiven: valid.projectName !== undefined,
+    projectDirectory: valid.projectDirectory === undefined ? undefined : Path.resolve(valid.projectDirectory),
+    env,
+    profiles,
+    activeProfiles: [...profiles, ...profilesFromEnv],
+    build: valid.build,
+    pull: valid.pull,
+    command: valid.command,
+    waitStrategies,
+    startupTimeout: yield* toDuration(
+      "compose options.startupTimeout",
+      options.startupTimeout,
+      defaultStartupTimeout
+    ),
+    pollInterval: yield* toDuration("compose options.pollInterval", options.pollInterval, defaultPollInterval),
+    stopSeconds: Math.ceil(Duration.toSeconds(stopTimeout))
+  }
+  return resolved
+})
+
+const labelFilter = (labelValues: ReadonlyArray<string>): string => JSON.stringify({ label: labelValues })
+
+const listProjectContainers = (project: string, service?: string) =>
+  Effect.gen(function*() {
+    const engine = yield* DockerEngine
+    const filters = labelFilter([
+      `${labels.project}=${project}`,
+      ...(service === undefined ? [] : [`${labels.service}=${service}`])
+    ])
+    return yield* engine.call(
+      "container list",
+      service === undefined ? `compose project ${project}` : `compose project ${project} service ${service}`,
+      (client, signal) => client.listContainers({ all: true, filters, abortSignal: signal })
+    )
+  })
+
+/**
+ * The containers of one service, by container number. One-off containers
+ * from `run` are left out, because they are not part of the service's scale.
+ */
+const findServiceContainers = (project: string, service: string) =>
+  listProjectContainers(project, service).pipe(
+    Effect.map((containers) =>
+      containers
+        .filter((container) => container.Labels?.[labels.oneoff] !== "True")
+        .sort((a, b) =>
+          Number(a.Labels?.[labels.containerNumber] ?? 0) - Number(b.Labels?.[labels.containerNumber] ?? 0)
+        )
+    )
+  )
+
+/** The container ports published on the host, which the default listening-ports wait checks. */
+const publishedPorts = (inspect: ContainerInspect): ReadonlyArray<ContainerPort> =>
+  Object.entries(inspect.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) => {
+    const port = parsePort(key)
+    return port !== undefined && (bindings ?? []).some((binding) => binding.HostPort) ? [port] : []
+  })
+
+/**
+ * Reads a container's inspect data after the connection mode has prepared
+ * it, so that endpoints resolve. Preparing a container twice does nothing.
+ */
+const inspectPrepared = Effect.fnUntraced(function*(id: string) {
+  const connection = yield* ConnectionMode
+  const inspect = yield* inspectContainer(id)
+  yield* connection.prepare(inspect)
+  return connection.mode === "bridge_ip" ? yield* inspectContainer(id) : inspect
+})
+
+/** A `StartedContainer` over a container that the Compose CLI created. */
+const makeServiceContainer = Effect.fnUntraced(function*(inspect: ContainerInspect) {
+  const engine = yield* DockerEngine
+  const connection = yield* ConnectionMode
+  const id = inspect.Id
+  const networks = inspect.NetworkSettings.Networks ?? {}
+  const provide = <A, E>(effect: Effect.Effect<A, E, DockerEngine>) =>
+    Effect.provideService(effect, DockerEngine, engine)
+  const endpointError = (port: unknown, reason: string) =>
+    new EndpointError({ containerId: id, port: String(port), mode: connection.mode, reason })
+
+  const mappedPort: StartedContainer["mappedPort"] = (input) => {
+    const port = parsePort(input)
+    if (port === undefined) {
+      return Effect.fail(endpointError(input, portMessage))
+    }
+    const bindings = inspect.NetworkSettings.Ports?.[portKey(port)] ?? []
+    const ipv4 = bindings.find((binding) => binding.HostPort && !(binding.HostIp ?? "").includes(":"))
+    const published = ipv4 ?? bindings.find((binding) => binding.HostPort)
+    return published?.HostPort
+      ? Effect.succeed(Number(published.HostPort))
+      : Effect.fail(
+        endpointError(input, "the port is not published, so add it under ports: of the service in the compose file")
+      )
+  }
+
+  const endpoint: StartedContainer["endpoint"] = (input, options) => {
+    const port = parsePort(input)
+    return port === undefined
+      ? Effect.fail(endpointError(input, portMessage))
+      : connection.resolve(inspect, port, options)
+  }
+
+  const firstPort = publishedPorts(inspect)[0]
+  const host = firstPort === undefined
+    ? connection.dockerHost
+    : yield* connection.resolve(inspect, firstPort).pipe(
+      Effect.map((resolved) => resolved.host),
+      Effect.orElseSucceed(() => connection.dockerHost)
+    )
+
+  const container: StartedContainer = {
+    id,
+    name: inspect.Name.replace(/^\//, ""),
+    image: inspect.Config.Image,
+    host,
+    networkNames: Object.keys(networks),
+    inspectData: inspect,
+    mappedPort,
+    endpoint,
+    ipAddress: (network) => {
+      const key = typeof network === "string" ? network : network.name
+      return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
+    },
+    exec: (command) => provide(execInContainer(id, command)),
+    logs: provide(readLogs(id)),
+    inspect: provide(inspectContainer(id))
+  }
+  return container
+})
+
+/** Runs a CLI command and fails with `ComposeCommandError` unless it exits with 0. */
+const runChecked = (
+  project: string,
+  argv: ReadonlyArray<string>,
+  env: Readonly<Record<string, string>>
+): Effect.Effect<CliOutput, ComposeCommandError, ChildProcessSpawner.ChildProcessSpawner> => {
+  const command = displayCommand(argv)
+  return runCommand(argv, env).pipe(
+    Effect.mapError((error) => new ComposeCommandError({ project, command, stderr: error.message })),
+    Effect.flatMap((output) =>
+      output.exitCode === 0
+        ? Effect.succeed(output)
+        : Effect.fail(
+          new ComposeCommandError({
+            project,
+            command,
+            exitCode: output.exitCode,
+            stderr: output.stderr.trim() === "" ? output.stdout : output.stderr
+          })
+        )
+    ),
+    Effect.tap((output) =>
+      Effect.logDebug("Compose command finished", lastLines(output.stderr, 40)).pipe(
+        Effect.annotateLogs({ composeProject: project, command })
+      )
+    )
+  )
+}
+
+/** Removes one network or volume by id or name. A resource that is already gone counts as removed. */
+const removeLeftover = (
+  kind: "network" | "volume",
+  name: string,
+  remove: Effect.Effect<unknown, EngineRequestError>
+) =>
+  remove.pipe(
+    Effect.tap(() => Effect.logInfo(`Removed ${kind}`).pipe(Effect.annotateLogs({ [kind]: name }))),
+    Effect.catchIf((error) => error.statusCode === 404, () => Effect.void),
+    Effect.catch((error) =>
+      Effect.logError(`Removing ${kind} failed`, error.message).pipe(Effect.annotateLogs({ [kind]: name }))
+    )
+  )
+
+/**
+ * Removes every container, network and volume that carries the project
+ * label, for what `down` left or could not remove. Never fails: each failure
+ * is logged.
+ */
+const removeProjectResources = Effect.fnUntraced(function*(project: string) {
+  const engine = yield* DockerEngine
+  const filters = labelFilter([`${labels.project}=${project}`])
+  const logFailure = (resourceKind: string) => (error: EngineRequestError) =>
+    Effect.as(
+      Effect.logError(`Listing ${resourceKind} of the compose project failed`, error.message).pipe(
+        Effect.annotateLogs({ composeProject: project })
+      ),
+      []
+    )
+
+  const containers = yield* listProjectContainers(project).pipe(Effect.catch(logFailure("containers")))
+  yield* Effect.forEach(
+    containers,
+    (container) => removeContainer(container.Id, (container.Names[0] ?? container.Id).replace(/^\//, "")),
+    { concurrency: "unbounded", discard: true }
+  )
+
+  const networks = yield* engine.call(
+    "network list",
+    `compose project ${project}`,
+    (client, signal) => client.listNetworks({ filters, abortSignal: signal })
+  ).pipe(Effect.catch(logFailure("networks")))
+  yield* Effect.forEach(networks, (network) =>
+    removeLeftover(
+      "network",
+      network.Name,
+      engine.call("network remove", network.Name, (client, signal) =>
+        client.getNetwork(network.Id).remove({ abortSignal: signal }))
+    ), { discard: true })
+
+  const volumes = yield* engine.call(
+    "volume list",
+    `compose project ${project}`,
+    (client, signal) => client.listVolumes({ filters, abortSignal: signal })
+  ).pipe(
+    Effect.map((listed) => listed.Volumes ?? []),
+    Effect.catch(logFailure("volumes"))
+  )
+  yield* Effect.forEach(volumes, (volume) =>
+    removeLeftover(
+      "volume",
+      volume.Name,
+      engine.call("volume remove", volume.Name, (client, signal) =>
+        client.getVolume(volume.Name).remove({ abortSignal: signal }))
+    ), { discard: true })
+
+  const left = containers.length + networks.length + volumes.length
+  if (left > 0) {
+    yield* Effect.logWarning("Compose down left resources of the project; removed them through the engine").pipe(
+      Effect.annotateLogs({
+        composeProject: project,
+        containers: containers.length,
+        networks: networks.length,
+        volumes: volumes.length
+      })
+    )
+  }
+})
+
+/**
+ * The finalizer: `down`, bounded by `downDeadline`, then removal through the
+ * engine of anything that still carries the project label.
+ */
+const tearDown = Effect.fnUntraced(function*(invocation: ProjectInvocation, stopSeconds: number) {
+  const argv = downArgs(invocation, stopSeconds)
+  const annotations = { composeProject: invocation.project, command: displayCommand(argv) }
+  const ran = yield* runCommand(argv, invocation.env).pipe(Effect.timeoutOption(downDeadline), Effect.result)
+
+  const failure = ran._tag === "Failure"
+    ? ran.failure.message
+    : Option.isNone(ran.success)
+    ? `no exit within ${Duration.format(downDeadline)}`
+    : ran.success.value.exitCode !== 0
+    ? `exit code ${ran.success.value.exitCode}: ${lastLines(ran.success.value.stderr, 20)}`
+    : undefined
+  if (failure === undefined) {
+    yield* Effect.logInfo("Took compose project down").pipe(Effect.annotateLogs(annotations))
+  } else {
+    yield* Effect.logWarning("Compose down failed; removing the project's resources through the engine", failure).pipe(
+      Effect.annotateLogs(annotations)
+    )
+  }
+
+  yield* removeProjectResources(invocation.project)
+})
+
+/** See `Compose.up`. */
+export const up = Effect.fn("Compose.up")(function*(options: ComposeOptions) {
+  const resolved = yield* resolveOptions(options)
+  const { project, files } = resolved
+  const services = yield* readComposeServices(files, resolved.activeProfiles)
+  for (const service of resolved.waitStrategies.keys()) {
+    if (!services.enabled.includes(service)) {
+      return yield* new ComposeUnknownServiceError({
+        service,
+        usedIn: "waitStrategies",
+        services: services.enabled,
+        files
+      })
+    }
+  }
+
+  const engine = yield* DockerEngine
+  const connection = yield* ConnectionMode
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  const parentScope = yield* Scope.Scope
+
+  // The CLI must reach the engine this library inspects, whatever DOCKER_HOST
+  // or docker context the environment names.
+  const env = { ...resolved.env, DOCKER_HOST: formatEngineAddress(engine.address) }
+  const cli = yield* detectCli(resolved.command, env)
+  if (resolved.pull === "never" && cli.major < 2) {
+    return yield* invalid(
+      "compose options.pull",
+      resolved.pull,
+      `Compose ${cli.version} (${displayCommand(cli.command)}) cannot forbid pulls. Drop the option, or use Compose v2.`
+    )
+  }
+
+  if (resolved.projectNameGiven) {
+    const existing = yield* listProjectContainers(project)
+    if (existing.length > 0) {
+      return yield* invalid(
+        "compose options.projectName",
+        project,
+        `${existing.length} containers on the engine already belong to this compose project, and the final down would remove them. Choose another project name, or remove them with: ${
+          displayCommand([...cli.command, "-p", project, "down", "-v"])
+        }`
+      )
+    }
+  }
+
+  const invocation: ProjectInvocation = {
+    cli,
+    project,
+    files,
+    projectDirectory: resolved.projectDirectory,
+    profiles: resolved.profiles,
+    env
+  }
+  const annotations = { composeProject: project, composeFiles: files.join(", ") }
+
+  // The project gets a scope of its own whose finalizer is registered before
+  // `up` starts, so a failed or interrupted `up` takes the project down at
+  // once instead of when the caller's scope closes.
+  const projectScope = yield* Scope.fork(parentScope, "sequential")
+  yield* Scope.addFinalizer(
+    projectScope,
+    tearDown(invocation, resolved.stopSeconds).pipe(
+      Effect.provideService(DockerEngine, engine),
+      Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner)
+    )
+  )
+
+  // The steps still running, for the timeout message.
+  const running = new Set<string>()
+  const step = <A, E, R>(description: string, effect: Effect.Effect<A, E, R>) =>
+    Effect.sync(() => running.add(description)).pipe(
+      Effect.andThen(effect),
+      Effect.tap(() => Effect.sync(() => running.delete(description)))
+    )
+
+  const waitForService = Effect.fnUntraced(function*(service: string) {
+    const strategy = resolved.waitStrategies.get(service)
+    const containers = yield* findServiceContainers(project, service)
+    if (containers.length === 0 && strategy !== undefined) {
+      return yield* new ComposeContainerNotFoundError({ project, service })
+    }
+    yield* Effect.forEach(containers, (listed) =>
+      Effect.gen(function*() {
+        const inspect = yield* inspectPrepared(listed.Id)
+        if (strategy === undefined) {
+          return
+        }
+        const name = inspect.Name.replace(/^\//, "")
+        yield* step(
+          `the wait for ${Wait.describe(strategy)} on service ${service} (container ${name})`,
+          waitUntilReady({
+            id: inspect.Id,
+            name,
+            inspect,
+            exposedPorts: publishedPorts(inspect),
+            pollInterval: resolved.pollInterval
+          }, strategy)
+        )
+      }), { concurrency: "unbounded", discard: true })
+  })
+
+  const startAndWait = Effect.gen(function*() {
+    if (resolved.pull === "always" && cli.major < 2) {
+      const argv = pullArgs(invocation)
+      yield* step(displayCommand(argv), runChecked(project, argv, env))
+    }
+    const argv = upArgs(invocation, { build: resolved.build, pull: resolved.pull })
+    yield* step(displayCommand(argv), runChecked(project, argv, env))
+    yield* Effect.forEach(services.enabled, waitForService, { concurrency: "unbounded", discard: true })
+  })
+
+  yield* Effect.logInfo("Starting compose project").pipe(
+    Effect.annotateLogs({ ...annotations, cli: displayCommand(cli.command), cliVersion: cli.version })
+  )
+  const startedAt = Date.now()
+
+  yield* startAndWait.pipe(
+    Effect.timeoutOrElse({
+      duration: resolved.startupTimeout,
+      orElse: () =>
+        Effect.fail(
+          new ComposeStartupTimeoutError({
+            project,
+            timeout: Duration.format(resolved.startupTimeout),
+            step: running.size === 0 ? "(between two steps)" : [...running].join("; ")
+          })
+        )
+    }),
+    Effect.tapError((error) =>
+      Effect.logWarning("Compose up failed", error.message).pipe(Effect.annotateLogs(annotations))
+    ),
+    Effect.onInterrupt(() =>
+      Effect.logInfo("Compose up interrupted; taking the project down").pipe(Effect.annotateLogs(annotations))
+    ),
+    Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(projectScope, exit) : Effect.void)
+  )
+
+  yield* Effect.logInfo("Compose project ready").pipe(
+    Effect.annotateLogs({ ...annotations, startupMillis: Date.now() - startedAt })
+  )
+
+  const provide = <A, E>(effect: Effect.Effect<A, E, DockerEngine | ConnectionMode>) =>
+    effect.pipe(Effect.provideService(DockerEngine, engine), Effect.provideService(ConnectionMode, connection))
+
+  const serviceContainers = (name: string): Effect.Effect<ReadonlyArray<StartedContainer>, ServiceLookupError> =>
+    services.enabled.includes(name)
+      ? provide(
+        findServiceContainers(project, name).pipe(
+          Effect.flatMap((containers) =>
+            Effect.forEach(containers, (listed) => Effect.flatMap(inspectPrepared(listed.Id), makeServiceContainer))
+          )
+        )
+      )
+      : Effect.fail(
+        new ComposeUnknownServiceError({
+          service: name,
+          usedIn: "StartedCompose.service",
+          services: services.enabled,
+          files
+        })
+      )
+
+  const started: StartedCompose = {
+    project,
+    files,
+    cli,
+    services: services.enabled,
+    serviceContainers,
+    service: (name) =>
+      serviceContainers(name).pipe(
+        Effect.flatMap((containers) =>
+          containers[0] === undefined
+            ? Effect.fail(new ComposeContainerNotFoundError({ project, service: name }))
+            : Effect.succeed(containers[0])
+        )
+      ),
+    down: Scope.close(projectScope, Exit.void)
+  }
+  return started
+})
