@@ -202,7 +202,6 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Postgres.start", (it)
   it.effect("password mismatch fails fast with the server's message", () =>
     Effect.gen(function*() {
       const caseId = newCaseId()
-      const startedAt = Date.now()
 
       const exit = yield* Effect.exit(Effect.scoped(Postgres.start({
         image: postgresImage,
@@ -220,10 +219,12 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Postgres.start", (it)
       assert.strictEqual(failure?._tag, "PostgresReadinessError")
       if (failure?._tag === "PostgresReadinessError") {
         assert.strictEqual(failure.reason, "rejected")
+        // An attempt during the server's last startup step may get 57P03 and
+        // be retried, but the rejection itself ends the wait.
+        assert.isAtMost(failure.attempts, 3, "a rejected password must end the wait without retries")
         assert.strictEqual(failure.sqlState, "28P01")
         assert.match(failure.message, /password authentication failed for user "postgres"/)
       }
-      assert.isBelow(Date.now() - startedAt, 30_000, "a rejected password must not wait for the startup timeout")
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))
 
@@ -244,18 +245,18 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Postgres.start", (it)
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))
 
-  it.effect("server that never answers times out", () =>
+  it.effect("silent server times out", () =>
     Effect.gen(function*() {
       const caseId = newCaseId()
 
-      // The port listens, but the server closes every connection unanswered.
+      // The port listens, but the server closes every connection without a reply.
       const exit = yield* Effect.exit(Effect.scoped(Postgres.start({
         image: toolboxImage,
-        startupTimeout: "4 seconds",
+        startupTimeout: "6 seconds",
         customize: (spec) =>
           spec.pipe(
             neverPull,
-            Container.withCommand(["sh", "-c", "while true; do nc -l -p 5432 < /dev/null; done"]),
+            Container.withCommand(["sh", "-c", "exec nc -ll -p 5432 -e true"]),
             Container.withLabels({ [caseLabel]: caseId })
           )
       })))
@@ -265,7 +266,7 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Postgres.start", (it)
       if (failure?._tag === "PostgresReadinessError") {
         assert.strictEqual(failure.reason, "timeout")
         assert.isAbove(failure.attempts, 1, "the probe must retry")
-        assert.match(failure.message, /did not respond to SELECT 1 .* within 4s/)
+        assert.match(failure.message, /did not respond to SELECT 1 .* within 6s/)
       }
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))

@@ -176,7 +176,6 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Redis.start", (it) =>
   it.effect("password mismatch fails fast with the server's reply", () =>
     Effect.gen(function*() {
       const caseId = newCaseId()
-      const startedAt = Date.now()
 
       const exit = yield* Effect.exit(Effect.scoped(Redis.start({
         image: redisImage,
@@ -193,9 +192,9 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Redis.start", (it) =>
       assert.strictEqual(failure?._tag, "RedisReadinessError")
       if (failure?._tag === "RedisReadinessError") {
         assert.strictEqual(failure.reason, "rejected")
+        assert.strictEqual(failure.attempts, 1, "a rejected password must end the wait without a retry")
         assert.match(failure.lastError, /^WRONGPASS/)
       }
-      assert.isBelow(Date.now() - startedAt, 30_000, "a rejected password must not wait for the startup timeout")
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))
 
@@ -214,18 +213,18 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Redis.start", (it) =>
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))
 
-  it.effect("server that never answers times out", () =>
+  it.effect("silent server times out", () =>
     Effect.gen(function*() {
       const caseId = newCaseId()
 
-      // The port listens, but the server closes every connection unanswered.
+      // The port listens, but the server closes every connection without a reply.
       const exit = yield* Effect.exit(Effect.scoped(Redis.start({
         image: toolboxImage,
-        startupTimeout: "3 seconds",
+        startupTimeout: "6 seconds",
         customize: (spec) =>
           spec.pipe(
             neverPull,
-            Container.withCommand(["sh", "-c", "while true; do nc -l -p 6379 < /dev/null; done"]),
+            Container.withCommand(["sh", "-c", "exec nc -ll -p 6379 -e true"]),
             Container.withLabels({ [caseLabel]: caseId })
           )
       })))
@@ -235,7 +234,7 @@ layer(TestcontainersLayer, { excludeTestServices: true })("Redis.start", (it) =>
       if (failure?._tag === "RedisReadinessError") {
         assert.strictEqual(failure.reason, "timeout")
         assert.isAbove(failure.attempts, 1, "the probe must retry")
-        assert.match(failure.message, /did not respond to PING within 3s/)
+        assert.match(failure.message, /did not respond to PING within 6s/)
       }
       assert.strictEqual(yield* countCaseContainers(caseId), 0, "the container must be removed")
     }))
