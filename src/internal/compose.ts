@@ -8,7 +8,7 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import type { ComposeOptions, ServiceLookupError, StartedCompose } from "../Compose.ts"
 import { defaultPollInterval, type StartedContainer } from "../Container.ts"
-import { EndpointError, type EngineRequestError, InvalidSpecError } from "../Errors.ts"
+import { InvalidSpecError } from "../Errors.ts"
 import { ConnectionMode } from "../services/ConnectionMode.ts"
 import { DockerEngine } from "../services/DockerEngine.ts"
 import * as Wait from "../Wait.ts"
@@ -16,7 +16,6 @@ import {
   type CliOutput,
   detectCli,
   displayCommand,
-  downArgs,
   type ProjectInvocation,
   pullArgs,
   type PullPolicy,
@@ -24,26 +23,27 @@ import {
   upArgs
 } from "./composeCli.ts"
 import {
+  findServiceContainers,
+  inspectPrepared,
+  listProjectContainers,
+  makeServiceContainer,
+  portMessage,
+  publishedPorts
+} from "./composeContainers.ts"
+import {
   ComposeCommandError,
   ComposeContainerNotFoundError,
   ComposeStartupTimeoutError,
   ComposeUnknownServiceError
 } from "./composeErrors.ts"
 import { readComposeServices } from "./composeFile.ts"
-import { ComposeOptionsSchema, defaultStartupTimeout, labels } from "./composeOptions.ts"
+import { ComposeOptionsSchema, defaultStartupTimeout } from "./composeOptions.ts"
+import { tearDown } from "./composeTeardown.ts"
 import { formatEngineAddress } from "./engineAddress.ts"
-import { execInContainer, inspectContainer, readLogs, removeContainer } from "./engineCalls.ts"
-import type { ContainerInspect } from "./inspect.ts"
-import { type ContainerPort, parsePort, portKey } from "./port.ts"
+import { parsePort } from "./port.ts"
 import { lastLines } from "./streams.ts"
 import { renderValue, validate } from "./validate.ts"
 import { waitUntilReady } from "./wait.ts"
-
-/** How long `down` may run before what is left is removed through the engine. */
-const downDeadline = Duration.minutes(2)
-
-const portMessage =
-  "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp, such as 5432 or \"53/udp\""
 
 interface ResolvedOptions {
   readonly files: ReadonlyArray<string>
@@ -156,116 +156,6 @@ const resolveOptions = Effect.fnUntraced(function*(options: ComposeOptions) {
   return resolved
 })
 
-const labelFilter = (labelValues: ReadonlyArray<string>): string => JSON.stringify({ label: labelValues })
-
-const listProjectContainers = (project: string, service?: string) =>
-  Effect.gen(function*() {
-    const engine = yield* DockerEngine
-    const filters = labelFilter([
-      `${labels.project}=${project}`,
-      ...(service === undefined ? [] : [`${labels.service}=${service}`])
-    ])
-    return yield* engine.call(
-      "container list",
-      service === undefined ? `compose project ${project}` : `compose project ${project} service ${service}`,
-      (client, signal) => client.listContainers({ all: true, filters, abortSignal: signal })
-    )
-  })
-
-/**
- * The containers of one service, by container number. One-off containers
- * from `run` are left out, because they are not part of the service's scale.
- */
-const findServiceContainers = (project: string, service: string) =>
-  listProjectContainers(project, service).pipe(
-    Effect.map((containers) =>
-      containers
-        .filter((container) => container.Labels?.[labels.oneoff] !== "True")
-        .sort((a, b) =>
-          Number(a.Labels?.[labels.containerNumber] ?? 0) - Number(b.Labels?.[labels.containerNumber] ?? 0)
-        )
-    )
-  )
-
-/** The container ports published on the host, which the default listening-ports wait checks. */
-const publishedPorts = (inspect: ContainerInspect): ReadonlyArray<ContainerPort> =>
-  Object.entries(inspect.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) => {
-    const port = parsePort(key)
-    return port !== undefined && (bindings ?? []).some((binding) => binding.HostPort) ? [port] : []
-  })
-
-/**
- * Reads a container's inspect data after the connection mode has prepared
- * it, so that endpoints resolve. Preparing a container twice does nothing.
- */
-const inspectPrepared = Effect.fnUntraced(function*(id: string) {
-  const connection = yield* ConnectionMode
-  const inspect = yield* inspectContainer(id)
-  yield* connection.prepare(inspect)
-  return connection.mode === "bridge_ip" ? yield* inspectContainer(id) : inspect
-})
-
-/** A `StartedContainer` over a container that the Compose CLI created. */
-const makeServiceContainer = Effect.fnUntraced(function*(inspect: ContainerInspect) {
-  const engine = yield* DockerEngine
-  const connection = yield* ConnectionMode
-  const id = inspect.Id
-  const networks = inspect.NetworkSettings.Networks ?? {}
-  const provide = <A, E>(effect: Effect.Effect<A, E, DockerEngine>) =>
-    Effect.provideService(effect, DockerEngine, engine)
-  const endpointError = (port: unknown, reason: string) =>
-    new EndpointError({ containerId: id, port: String(port), mode: connection.mode, reason })
-
-  const mappedPort: StartedContainer["mappedPort"] = (input) => {
-    const port = parsePort(input)
-    if (port === undefined) {
-      return Effect.fail(endpointError(input, portMessage))
-    }
-    const bindings = inspect.NetworkSettings.Ports?.[portKey(port)] ?? []
-    const ipv4 = bindings.find((binding) => binding.HostPort && !(binding.HostIp ?? "").includes(":"))
-    const published = ipv4 ?? bindings.find((binding) => binding.HostPort)
-    return published?.HostPort
-      ? Effect.succeed(Number(published.HostPort))
-      : Effect.fail(
-        endpointError(input, "the port is not published, so add it under ports: of the service in the compose file")
-      )
-  }
-
-  const endpoint: StartedContainer["endpoint"] = (input, options) => {
-    const port = parsePort(input)
-    return port === undefined
-      ? Effect.fail(endpointError(input, portMessage))
-      : connection.resolve(inspect, port, options)
-  }
-
-  const firstPort = publishedPorts(inspect)[0]
-  const host = firstPort === undefined
-    ? connection.dockerHost
-    : yield* connection.resolve(inspect, firstPort).pipe(
-      Effect.map((resolved) => resolved.host),
-      Effect.orElseSucceed(() => connection.dockerHost)
-    )
-
-  const container: StartedContainer = {
-    id,
-    name: inspect.Name.replace(/^\//, ""),
-    image: inspect.Config.Image,
-    host,
-    networkNames: Object.keys(networks),
-    inspectData: inspect,
-    mappedPort,
-    endpoint,
-    ipAddress: (network) => {
-      const key = typeof network === "string" ? network : network.name
-      return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
-    },
-    exec: (command) => provide(execInContainer(id, command)),
-    logs: provide(readLogs(id)),
-    inspect: provide(inspectContainer(id))
-  }
-  return container
-})
-
 /** Runs a CLI command and fails with `ComposeCommandError` unless it exits with 0. */
 const runChecked = (
   project: string,
@@ -294,112 +184,6 @@ const runChecked = (
     )
   )
 }
-
-/** Removes one network or volume by id or name. A resource that is already gone counts as removed. */
-const removeLeftover = (
-  kind: "network" | "volume",
-  name: string,
-  remove: Effect.Effect<unknown, EngineRequestError>
-) =>
-  remove.pipe(
-    Effect.tap(() => Effect.logInfo(`Removed ${kind}`).pipe(Effect.annotateLogs({ [kind]: name }))),
-    Effect.catchIf((error) => error.statusCode === 404, () => Effect.void),
-    Effect.catch((error) =>
-      Effect.logError(`Removing ${kind} failed`, error.message).pipe(Effect.annotateLogs({ [kind]: name }))
-    )
-  )
-
-/**
- * Removes every container, network and volume that carries the project
- * label, for what `down` left or could not remove. Never fails: each failure
- * is logged.
- */
-const removeProjectResources = Effect.fnUntraced(function*(project: string) {
-  const engine = yield* DockerEngine
-  const filters = labelFilter([`${labels.project}=${project}`])
-  const logFailure = (resourceKind: string) => (error: EngineRequestError) =>
-    Effect.as(
-      Effect.logError(`Listing ${resourceKind} of the compose project failed`, error.message).pipe(
-        Effect.annotateLogs({ composeProject: project })
-      ),
-      []
-    )
-
-  const containers = yield* listProjectContainers(project).pipe(Effect.catch(logFailure("containers")))
-  yield* Effect.forEach(
-    containers,
-    (container) => removeContainer(container.Id, (container.Names[0] ?? container.Id).replace(/^\//, "")),
-    { concurrency: "unbounded", discard: true }
-  )
-
-  const networks = yield* engine.call(
-    "network list",
-    `compose project ${project}`,
-    (client, signal) => client.listNetworks({ filters, abortSignal: signal })
-  ).pipe(Effect.catch(logFailure("networks")))
-  yield* Effect.forEach(networks, (network) =>
-    removeLeftover(
-      "network",
-      network.Name,
-      engine.call("network remove", network.Name, (client, signal) =>
-        client.getNetwork(network.Id).remove({ abortSignal: signal }))
-    ), { discard: true })
-
-  const volumes = yield* engine.call(
-    "volume list",
-    `compose project ${project}`,
-    (client, signal) => client.listVolumes({ filters, abortSignal: signal })
-  ).pipe(
-    Effect.map((listed) => listed.Volumes ?? []),
-    Effect.catch(logFailure("volumes"))
-  )
-  yield* Effect.forEach(volumes, (volume) =>
-    removeLeftover(
-      "volume",
-      volume.Name,
-      engine.call("volume remove", volume.Name, (client, signal) =>
-        client.getVolume(volume.Name).remove({ abortSignal: signal }))
-    ), { discard: true })
-
-  const left = containers.length + networks.length + volumes.length
-  if (left > 0) {
-    yield* Effect.logWarning("Compose down left resources of the project; removed them through the engine").pipe(
-      Effect.annotateLogs({
-        composeProject: project,
-        containers: containers.length,
-        networks: networks.length,
-        volumes: volumes.length
-      })
-    )
-  }
-})
-
-/**
- * The finalizer: `down`, bounded by `downDeadline`, then removal through the
- * engine of anything that still carries the project label.
- */
-const tearDown = Effect.fnUntraced(function*(invocation: ProjectInvocation, stopSeconds: number) {
-  const argv = downArgs(invocation, stopSeconds)
-  const annotations = { composeProject: invocation.project, command: displayCommand(argv) }
-  const ran = yield* runCommand(argv, invocation.env).pipe(Effect.timeoutOption(downDeadline), Effect.result)
-
-  const failure = ran._tag === "Failure"
-    ? ran.failure.message
-    : Option.isNone(ran.success)
-    ? `no exit within ${Duration.format(downDeadline)}`
-    : ran.success.value.exitCode !== 0
-    ? `exit code ${ran.success.value.exitCode}: ${lastLines(ran.success.value.stderr, 20)}`
-    : undefined
-  if (failure === undefined) {
-    yield* Effect.logInfo("Took compose project down").pipe(Effect.annotateLogs(annotations))
-  } else {
-    yield* Effect.logWarning("Compose down failed; removing the project's resources through the engine", failure).pipe(
-      Effect.annotateLogs(annotations)
-    )
-  }
-
-  yield* removeProjectResources(invocation.project)
-})
 
 /** See `Compose.up`. */
 export const up = Effect.fn("Compose.up")(function*(options: ComposeOptions) {
