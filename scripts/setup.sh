@@ -10,7 +10,7 @@ set -euo pipefail
 
 scripts_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-for step in engine images registry; do
+for step in engine images registry compose; do
   started=$SECONDS
   bash "$scripts_dir/$step.sh"
   printf '[setup] %s.sh done in %d s\n' "$step" "$((SECONDS - started))"

@@ -25,6 +25,7 @@ import { dual } from "effect/Function"
 import type { ContainerError, EndpointError, EngineRequestError, ExecError } from "./Errors.ts"
 import * as internal from "./internal/container.ts"
 import type { ContainerInspect } from "./internal/inspect.ts"
+import { withLiveClock } from "./internal/liveClock.ts"
 import type { PortInput, Protocol } from "./internal/port.ts"
 import type { StartedNetwork } from "./Network.ts"
 import type { ConnectionMode, Endpoint, EndpointOptions } from "./services/ConnectionMode.ts"
@@ -441,6 +442,19 @@ export interface ExecResult {
 }
 
 /**
+ * Settings of one command run in a container.
+ *
+ * @since 0.1.0
+ */
+export interface ExecOptions {
+  /** Extra environment variables of the command. */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly workingDir?: string | undefined
+  /** The user the command runs as, such as `postgres`. */
+  readonly user?: string | undefined
+}
+
+/**
  * A started container. Endpoints follow the connection mode in force.
  *
  * @since 0.1.0
@@ -462,7 +476,7 @@ export interface StartedContainer {
   /** The container's IP address on a network. */
   readonly ipAddress: (network: string | StartedNetwork) => Option.Option<string>
   /** Runs a command in the container and collects its output. */
-  readonly exec: (command: ReadonlyArray<string>) => Effect.Effect<ExecResult, ExecError>
+  readonly exec: (command: ReadonlyArray<string>, options?: ExecOptions) => Effect.Effect<ExecResult, ExecError>
   /** The container's output so far, stdout and stderr interleaved. */
   readonly logs: Effect.Effect<string, EngineRequestError>
   /** Fresh inspect data. */
@@ -477,13 +491,15 @@ export interface StartedContainer {
  * is registered as soon as the engine returns an id, so a failed wait, a
  * timeout or an interruption in the middle of the start leaves nothing
  * behind. Fails with `InvalidSpecError` before any engine call when the spec
- * is invalid.
+ * is invalid. Waits and the timeout use the wall clock, also under a
+ * TestClock.
  *
  * @since 0.1.0
  */
-export const start: (
+export const start = (
   spec: ContainerSpec
-) => Effect.Effect<StartedContainer, ContainerError, DockerEngine | ConnectionMode | Scope.Scope> = internal.start
+): Effect.Effect<StartedContainer, ContainerError, DockerEngine | ConnectionMode | Scope.Scope> =>
+  withLiveClock(internal.start(spec))
 
 /**
  * A Layer that starts the container when built and removes it when released.

@@ -7,6 +7,7 @@ import { Context, Effect, Layer, Option, Schedule, Schema, Scope } from "effect"
 import * as Crypto from "node:crypto"
 import { EngineRequestError, InvalidSpecError, NetworkCreateError } from "./Errors.ts"
 import { decodeNetworkInspect } from "./internal/inspect.ts"
+import { withLiveClock } from "./internal/liveClock.ts"
 import { validate } from "./internal/validate.ts"
 import { DockerEngine, sessionLabels } from "./services/DockerEngine.ts"
 
@@ -73,7 +74,9 @@ const isActiveEndpoints = (error: EngineRequestError): boolean =>
  *
  * @since 0.1.0
  */
-export const remove = Effect.fn("Network.remove")(function*(network: { readonly id: string; readonly name: string }) {
+export const remove = (network: { readonly id: string; readonly name: string }) => withLiveClock(removeNetwork(network))
+
+const removeNetwork = Effect.fn("Network.remove")(function*(network: { readonly id: string; readonly name: string }) {
   const engine = yield* DockerEngine
 
   yield* engine.call(

@@ -60,3 +60,24 @@ export * as TestcontainersConfig from "./services/TestcontainersConfig.ts"
  * @since 0.1.0
  */
 export * as Testcontainers from "./layers/Testcontainers.ts"
+
+/**
+ * The Postgres module: a ready server as a Layer with a typed endpoint.
+ *
+ * @since 0.1.0
+ */
+export * as Postgres from "./modules/Postgres.ts"
+
+/**
+ * The Redis module: a ready server as a Layer with a typed endpoint.
+ *
+ * @since 0.1.0
+ */
+export * as Redis from "./modules/Redis.ts"
+
+/**
+ * Docker Compose files run as one scoped resource.
+ *
+ * @since 0.1.0
+ */
+export * as Compose from "./Compose.ts"

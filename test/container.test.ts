@@ -1,4 +1,4 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
 import { Container, Network, Wait } from "../src/index.ts"
 import { DockerEngine, labels, sessionId } from "../src/services/DockerEngine.ts"
@@ -317,6 +317,27 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
       assert.include(error.message, "effect-testcontainers/does-not-exist:1")
       yield* expectNothingLeft
     }))
+})
+
+describe("test clock", () => {
+  it.effect("start keeps wall-clock time", () =>
+    Effect.gen(function*() {
+      const server = yield* Container.make(toolbox).pipe(
+        Container.withExposedPorts(8080),
+        Container.withCommand(["sh", "-c", "sleep 1; " + httpd(8080, "wall clock")[2]]),
+        Container.withWaitStrategy(Wait.forHttp("/", 8080)),
+        Container.start
+      )
+      const endpoint = yield* server.endpoint(8080)
+      assert.strictEqual(yield* fetchText(`http://${endpoint.host}:${endpoint.port}/`), "wall clock")
+
+      const result = yield* server.exec(["sh", "-c", "echo $GREETING from $(pwd) as $(id -u)"], {
+        env: { GREETING: "hello" },
+        workingDir: "/tmp",
+        user: "65534"
+      })
+      assert.strictEqual(result.stdout.trim(), "hello from /tmp as 65534")
+    }).pipe(Effect.provide(TestLayer)), 60_000)
 })
 
 class WebServer extends Context.Service<WebServer, Container.StartedContainer>()("test/WebServer") {}

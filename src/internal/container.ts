@@ -156,7 +156,7 @@ const makeStarted = (
       const key = typeof network === "string" ? network : network.name
       return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
     },
-    exec: (command) => provide(execInContainer(id, command)),
+    exec: (command, options) => provide(execInContainer(id, command, options)),
     logs: provide(readLogs(id)),
     inspect: provide(inspectContainer(id))
   }

@@ -3,7 +3,7 @@
  * and started containers: inspect, logs, exec and removal.
  */
 import { Effect } from "effect"
-import type { ExecResult } from "../Container.ts"
+import type { ExecOptions, ExecResult } from "../Container.ts"
 import { ContainerExitedError, EngineRequestError, ExecError } from "../Errors.ts"
 import { DockerEngine } from "../services/DockerEngine.ts"
 import { type ContainerInspect, decodeContainerInspect } from "./inspect.ts"
@@ -57,7 +57,11 @@ export const failIfExited = Effect.fnUntraced(function*(id: string, name: string
 })
 
 /** Runs a command in a container and collects stdout, stderr and the exit code. */
-export const execInContainer = Effect.fnUntraced(function*(id: string, command: ReadonlyArray<string>) {
+export const execInContainer = Effect.fnUntraced(function*(
+  id: string,
+  command: ReadonlyArray<string>,
+  options: ExecOptions = {}
+) {
   const engine = yield* DockerEngine
   const toExecError = (error: EngineRequestError) =>
     new ExecError({ containerId: id, command, engineMessage: error.engineMessage })
@@ -66,7 +70,12 @@ export const execInContainer = Effect.fnUntraced(function*(id: string, command: 
     client.getContainer(id).exec({
       Cmd: [...command],
       AttachStdout: true,
-      AttachStderr: true
+      AttachStderr: true,
+      ...(options.env === undefined
+        ? {}
+        : { Env: Object.entries(options.env).map(([key, value]) => `${key}=${value}`) }),
+      ...(options.workingDir === undefined ? {} : { WorkingDir: options.workingDir }),
+      ...(options.user === undefined ? {} : { User: options.user })
     })).pipe(Effect.mapError(toExecError))
 
   const output = yield* engine.call("exec start", id, async () => {

@@ -36,6 +36,7 @@ import * as Crypto from "node:crypto"
 import { Client, DatabaseError } from "pg"
 import * as Container from "../Container.ts"
 import { type ContainerError, InvalidSpecError } from "../Errors.ts"
+import { withLiveClock } from "../internal/liveClock.ts"
 import { validate } from "../internal/validate.ts"
 import type { StartedNetwork } from "../Network.ts"
 import type { ConnectionMode } from "../services/ConnectionMode.ts"
@@ -410,7 +411,7 @@ export const start: (
     Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - startedAt })
   )
   return { container, endpoint }
-})
+}, withLiveClock)
 
 /**
  * Starts a PostgreSQL container and returns its endpoint. The container is

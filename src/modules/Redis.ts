@@ -34,6 +34,7 @@ import {
 import * as Net from "node:net"
 import * as Container from "../Container.ts"
 import { type ContainerError, InvalidSpecError } from "../Errors.ts"
+import { withLiveClock } from "../internal/liveClock.ts"
 import { validate } from "../internal/validate.ts"
 import type { StartedNetwork } from "../Network.ts"
 import type { ConnectionMode } from "../services/ConnectionMode.ts"
@@ -414,7 +415,8 @@ export const start: (
       Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - startedAt })
     )
     return { container, endpoint }
-  }
+  },
+  withLiveClock
 )
 
 /**
