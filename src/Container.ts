@@ -467,6 +467,12 @@ export interface StartedContainer {
   readonly host: string
   /** The networks the container is on, by name. */
   readonly networkNames: ReadonlyArray<string>
+  /**
+   * When the startup deadline began, in epoch milliseconds: after the image
+   * was present, before the create call. The deadline ends one startup
+   * timeout later.
+   */
+  readonly startupBeganAt: number
   /** The inspect data read when the container became ready. */
   readonly inspectData: ContainerInspect
   /** The host port a container port is published on. Fails when it is not published. */

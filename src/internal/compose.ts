@@ -27,7 +27,6 @@ import {
   inspectPrepared,
   listProjectContainers,
   makeServiceContainer,
-  portMessage,
   publishedPorts
 } from "./composeContainers.ts"
 import {
@@ -40,7 +39,7 @@ import { readComposeServices } from "./composeFile.ts"
 import { ComposeOptionsSchema, defaultStartupTimeout } from "./composeOptions.ts"
 import { tearDown } from "./composeTeardown.ts"
 import { formatEngineAddress } from "./engineAddress.ts"
-import { parsePort } from "./port.ts"
+import { validateWaitStrategy } from "./spec.ts"
 import { lastLines } from "./streams.ts"
 import { renderValue, validate } from "./validate.ts"
 import { waitUntilReady } from "./wait.ts"
@@ -83,40 +82,6 @@ const toDuration = (
     )
 }
 
-/** Checks a wait strategy as `Container.start` does: valid ports and a positive line count. */
-const checkWaitStrategy = (strategy: Wait.WaitStrategy, path: string): Effect.Effect<void, InvalidSpecError> => {
-  switch (strategy._tag) {
-    case "ListeningPorts":
-      return Effect.forEach(
-        strategy.ports ?? [],
-        (port, index) =>
-          parsePort(port) === undefined
-            ? Effect.fail(invalid(`${path}.ports[${index}]`, port, portMessage))
-            : Effect.void,
-        { discard: true }
-      )
-    case "LogMessage":
-      return Number.isInteger(strategy.times) && strategy.times >= 1
-        ? Effect.void
-        : Effect.fail(
-          invalid(`${path}.times`, strategy.times, "the number of matching lines must be a positive integer")
-        )
-    case "Http":
-      return parsePort(strategy.port) === undefined
-        ? Effect.fail(invalid(`${path}.port`, strategy.port, portMessage))
-        : Effect.void
-    case "All":
-      return Effect.forEach(
-        strategy.strategies,
-        (inner, index) => checkWaitStrategy(inner, `${path}.strategies[${index}]`),
-        { discard: true }
-      )
-    case "Healthcheck":
-    case "Running":
-      return Effect.void
-  }
-}
-
 const resolveOptions = Effect.fnUntraced(function*(options: ComposeOptions) {
   const valid = yield* validate(ComposeOptionsSchema, options, "compose options")
   const files = (typeof valid.files === "string" ? [valid.files] : valid.files).map((file) => Path.resolve(file))
@@ -129,7 +94,7 @@ const resolveOptions = Effect.fnUntraced(function*(options: ComposeOptions) {
 
   const waitStrategies = new Map(Object.entries(options.waitStrategies ?? {}))
   for (const [service, strategy] of waitStrategies) {
-    yield* checkWaitStrategy(strategy, `compose options.waitStrategies.${service}`)
+    yield* validateWaitStrategy(strategy, `compose options.waitStrategies.${service}`)
   }
 
   const stopTimeout = yield* toDuration("compose options.stopTimeout", options.stopTimeout, Duration.zero)

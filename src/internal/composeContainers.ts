@@ -2,19 +2,14 @@
  * Finding the containers of a compose project by their labels, and wrapping
  * them as `StartedContainer` values.
  */
-import { Effect, Option } from "effect"
-import type { StartedContainer } from "../Container.ts"
-import { EndpointError } from "../Errors.ts"
+import { Effect } from "effect"
 import { ConnectionMode } from "../services/ConnectionMode.ts"
 import { DockerEngine } from "../services/DockerEngine.ts"
 import { labels } from "./composeOptions.ts"
-import { execInContainer, inspectContainer, readLogs } from "./engineCalls.ts"
+import { inspectContainer } from "./engineCalls.ts"
 import type { ContainerInspect } from "./inspect.ts"
-import { type ContainerPort, parsePort, portKey } from "./port.ts"
-
-/** The reason given for an invalid port value, as `Container.start` words it. */
-export const portMessage =
-  "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp, such as 5432 or \"53/udp\""
+import { type ContainerPort, parsePort } from "./port.ts"
+import { makeStartedContainer } from "./started.ts"
 
 /** Builds the engine's list filter that matches every `key=value` label given. */
 export const labelFilter = (labelValues: ReadonlyArray<string>): string => JSON.stringify({ label: labelValues })
@@ -71,59 +66,16 @@ export const inspectPrepared = Effect.fnUntraced(function*(id: string) {
 export const makeServiceContainer = Effect.fnUntraced(function*(inspect: ContainerInspect) {
   const engine = yield* DockerEngine
   const connection = yield* ConnectionMode
-  const id = inspect.Id
-  const networks = inspect.NetworkSettings.Networks ?? {}
-  const provide = <A, E>(effect: Effect.Effect<A, E, DockerEngine>) =>
-    Effect.provideService(effect, DockerEngine, engine)
-  const endpointError = (port: unknown, reason: string) =>
-    new EndpointError({ containerId: id, port: String(port), mode: connection.mode, reason })
-
-  const mappedPort: StartedContainer["mappedPort"] = (input) => {
-    const port = parsePort(input)
-    if (port === undefined) {
-      return Effect.fail(endpointError(input, portMessage))
-    }
-    const bindings = inspect.NetworkSettings.Ports?.[portKey(port)] ?? []
-    const ipv4 = bindings.find((binding) => binding.HostPort && !(binding.HostIp ?? "").includes(":"))
-    const published = ipv4 ?? bindings.find((binding) => binding.HostPort)
-    return published?.HostPort
-      ? Effect.succeed(Number(published.HostPort))
-      : Effect.fail(
-        endpointError(input, "the port is not published, so add it under ports: of the service in the compose file")
-      )
-  }
-
-  const endpoint: StartedContainer["endpoint"] = (input, options) => {
-    const port = parsePort(input)
-    return port === undefined
-      ? Effect.fail(endpointError(input, portMessage))
-      : connection.resolve(inspect, port, options)
-  }
-
-  const firstPort = publishedPorts(inspect)[0]
-  const host = firstPort === undefined
-    ? connection.dockerHost
-    : yield* connection.resolve(inspect, firstPort).pipe(
-      Effect.map((resolved) => resolved.host),
-      Effect.orElseSucceed(() => connection.dockerHost)
-    )
-
-  const container: StartedContainer = {
-    id,
-    name: inspect.Name.replace(/^\//, ""),
-    image: inspect.Config.Image,
-    host,
-    networkNames: Object.keys(networks),
-    inspectData: inspect,
-    mappedPort,
-    endpoint,
-    ipAddress: (network) => {
-      const key = typeof network === "string" ? network : network.name
-      return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
+  const created = Date.parse(inspect.Created ?? "")
+  return makeStartedContainer(
+    {
+      inspect,
+      image: inspect.Config.Image,
+      startupBeganAt: Number.isNaN(created) ? Date.now() : created,
+      ports: publishedPorts(inspect),
+      publishHint: () => "add it under ports: of the service in the compose file"
     },
-    exec: (command) => provide(execInContainer(id, command)),
-    logs: provide(readLogs(id)),
-    inspect: provide(inspectContainer(id))
-  }
-  return container
+    engine,
+    connection
+  )
 })

@@ -1,23 +1,18 @@
 /**
  * The container start flow behind `Container.start`.
  */
-import { Duration, Effect, Exit, Option, Scope } from "effect"
+import { Duration, Effect, Exit, Scope } from "effect"
 import * as Crypto from "node:crypto"
-import type { ContainerSpec, StartedContainer } from "../Container.ts"
-import {
-  ContainerCreateError,
-  ContainerStartError,
-  EndpointError,
-  type EngineRequestError,
-  StartupTimeoutError
-} from "../Errors.ts"
+import type { ContainerSpec } from "../Container.ts"
+import { ContainerCreateError, ContainerStartError, type EngineRequestError, StartupTimeoutError } from "../Errors.ts"
 import { ConnectionMode } from "../services/ConnectionMode.ts"
 import { DockerEngine, sessionLabels } from "../services/DockerEngine.ts"
 import * as Wait from "../Wait.ts"
-import { execInContainer, inspectContainer, lastLogLines, readLogs, removeContainer } from "./engineCalls.ts"
+import { inspectContainer, lastLogLines, removeContainer } from "./engineCalls.ts"
 import { ensureImage, resolveImageName, withDefaultTag } from "./image.ts"
-import { parsePort, portKey } from "./port.ts"
+import { portKey } from "./port.ts"
 import { validateSpec, type ValidSpec } from "./spec.ts"
+import { makeStartedContainer } from "./started.ts"
 import { defaultWaitStrategy, waitUntilReady } from "./wait.ts"
 
 const standardModes = new Set(["host", "none", "bridge"])
@@ -89,76 +84,6 @@ export const createOptions = (valid: ValidSpec, name: string, image: string = va
         }
       }
     })
-  }
-}
-
-const makeStarted = (
-  valid: ValidSpec,
-  image: string,
-  inspect: Parameters<ConnectionMode["Service"]["resolve"]>[0],
-  engine: DockerEngine["Service"],
-  connection: ConnectionMode["Service"]
-): StartedContainer => {
-  const id = inspect.Id
-  const networks = inspect.NetworkSettings.Networks ?? {}
-  const provide = <A, E>(effect: Effect.Effect<A, E, DockerEngine>) =>
-    Effect.provideService(effect, DockerEngine, engine)
-
-  const mappedPort = (input: Parameters<StartedContainer["mappedPort"]>[0]) => {
-    const port = parsePort(input)
-    const invalid = (reason: string) =>
-      Effect.fail(new EndpointError({ containerId: id, port: String(input), mode: connection.mode, reason }))
-    if (port === undefined) {
-      return invalid("a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp")
-    }
-    const bindings = inspect.NetworkSettings.Ports?.[portKey(port)] ?? []
-    const ipv4 = bindings.find((binding) => binding.HostPort && !(binding.HostIp ?? "").includes(":"))
-    const any = ipv4 ?? bindings.find((binding) => binding.HostPort)
-    return any?.HostPort
-      ? Effect.succeed(Number(any.HostPort))
-      : invalid(`the port is not published; expose it with Container.withExposedPorts(${JSON.stringify(input)})`)
-  }
-
-  const endpoint: StartedContainer["endpoint"] = (input, options) => {
-    const port = parsePort(input)
-    return port === undefined
-      ? Effect.fail(
-        new EndpointError({
-          containerId: id,
-          port: String(input),
-          mode: connection.mode,
-          reason: "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp"
-        })
-      )
-      : connection.resolve(inspect, port, options)
-  }
-
-  const firstPort = valid.exposedPorts[0]
-  const host = firstPort === undefined
-    ? connection.dockerHost
-    : Effect.runSync(
-      connection.resolve(inspect, firstPort).pipe(
-        Effect.map((resolved) => resolved.host),
-        Effect.orElseSucceed(() => connection.dockerHost)
-      )
-    )
-
-  return {
-    id,
-    name: inspect.Name.replace(/^\//, ""),
-    image,
-    host,
-    networkNames: Object.keys(networks),
-    inspectData: inspect,
-    mappedPort,
-    endpoint,
-    ipAddress: (network) => {
-      const key = typeof network === "string" ? network : network.name
-      return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
-    },
-    exec: (command, options) => provide(execInContainer(id, command, options)),
-    logs: provide(readLogs(id)),
-    inspect: provide(inspectContainer(id))
   }
 }
 
@@ -276,5 +201,15 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
     Effect.annotateLogs({ ...annotations(), startupMillis: Date.now() - startedAt })
   )
 
-  return makeStarted(valid, image, inspect, engine, connection)
+  return makeStartedContainer(
+    {
+      inspect,
+      image,
+      startupBeganAt: startedAt,
+      ports: valid.exposedPorts,
+      publishHint: (port) => `expose it with Container.withExposedPorts(${port})`
+    },
+    engine,
+    connection
+  )
 })

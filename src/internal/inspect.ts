@@ -28,6 +28,7 @@ export type EndpointSettings = typeof EndpointSettings.Type
 export const ContainerInspect = Schema.Struct({
   Id: Schema.String,
   Name: Schema.String,
+  Created: Schema.optionalKey(Schema.String),
   State: Schema.Struct({
     Status: Schema.String,
     Running: Schema.Boolean,

@@ -6,10 +6,8 @@ import type { ContainerSpec } from "../Container.ts"
 import { InvalidSpecError } from "../Errors.ts"
 import type { WaitStrategy } from "../Wait.ts"
 import { type ContainerPort, parsePort, portKey } from "./port.ts"
+import { portMessage } from "./started.ts"
 import { renderValue, validate } from "./validate.ts"
-
-const portMessage =
-  "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp, such as 5432 or \"53/udp\""
 
 /** A container port value: `5432`, `"5432"`, `"443/tcp"`, `"53/udp"`. */
 export const PortInput = Schema.Union([Schema.Number, Schema.String]).check(
@@ -100,7 +98,8 @@ export interface ValidSpec {
 const fail = (path: string, value: unknown, reason: string) =>
   Effect.fail(new InvalidSpecError({ path, value: renderValue(value), reason }))
 
-const validateWaitStrategy = (
+/** Checks a wait strategy: valid ports and a positive number of log lines. */
+export const validateWaitStrategy = (
   strategy: WaitStrategy,
   path: string
 ): Effect.Effect<void, InvalidSpecError> => {

@@ -94,10 +94,9 @@ export interface PostgresOptions {
   /** Aliases on `network`, under which peer containers reach the server on port 5432. */
   readonly aliases?: ReadonlyArray<string> | undefined
   /**
-   * The time until `SELECT 1` succeeds, 60 seconds by default. The container
-   * start gets all of it, without the image pull. The `SELECT 1` retries get
-   * what is left counted from the call to `start`, pull included, and at
-   * least one attempt.
+   * The time until `SELECT 1` succeeds, 60 seconds by default, counted from the
+   * moment the image is present: the container start and the protocol check
+   * share it, and at least one check is made.
    */
   readonly startupTimeout?: Duration.Input | undefined
 }
@@ -361,9 +360,6 @@ export const start: (
   }
   const spec = makeSpec(options, credentials)
 
-  // NOTE: the deadline of the SELECT 1 retries counts the image pull, which
-  // Container.start runs inside and does not report.
-  const startedAt = yield* Clock.currentTimeMillis
   const container = yield* Container.start(spec)
   const address = yield* container.endpoint(port)
   const endpoint: PostgresConnectionInfo = {
@@ -379,7 +375,9 @@ export const start: (
   }
 
   const attempts = yield* probeUntilReady((timeout) => selectOne(endpoint, timeout), {
-    deadline: startedAt + Duration.toMillis(spec.startupTimeout),
+    // The protocol check shares the container's startup deadline, which
+    // began after the image pull.
+    deadline: container.startupBeganAt + Duration.toMillis(spec.startupTimeout),
     interval: spec.pollInterval,
     annotations
   }).pipe(
@@ -408,7 +406,7 @@ export const start: (
 
   const readyAt = yield* Clock.currentTimeMillis
   yield* Effect.logInfo("PostgreSQL ready").pipe(
-    Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - startedAt })
+    Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - container.startupBeganAt })
   )
   return { container, endpoint }
 }, withLiveClock)

@@ -91,10 +91,9 @@ export interface RedisOptions {
   /** Aliases on `network`, under which peer containers reach the server on port 6379. */
   readonly aliases?: ReadonlyArray<string> | undefined
   /**
-   * The time until the server replies `PONG`, 60 seconds by default. The
-   * container start gets all of it, without the image pull. The `PING`
-   * retries get what is left counted from the call to `start`, pull
-   * included, and at least one attempt.
+   * The time until the server replies `PONG`, 60 seconds by default, counted from the
+   * moment the image is present: the container start and the protocol check
+   * share it, and at least one check is made.
    */
   readonly startupTimeout?: Duration.Input | undefined
 }
@@ -363,9 +362,6 @@ export const start: (
     const startupTimeout = yield* validateOptions(options)
     const spec = makeSpec(options)
 
-    // NOTE: the deadline of the PING retries counts the image pull, which
-    // Container.start runs inside and does not report.
-    const startedAt = yield* Clock.currentTimeMillis
     const container = yield* Container.start(spec)
     const address = yield* container.endpoint(port)
     const credentials = {
@@ -386,7 +382,9 @@ export const start: (
     }
 
     const attempts = yield* probeUntilReady((timeout) => ping(endpoint, timeout), {
-      deadline: startedAt + Duration.toMillis(spec.startupTimeout),
+      // The protocol check shares the container's startup deadline, which
+      // began after the image pull.
+      deadline: container.startupBeganAt + Duration.toMillis(spec.startupTimeout),
       interval: spec.pollInterval,
       annotations
     }).pipe(
@@ -412,7 +410,7 @@ export const start: (
 
     const readyAt = yield* Clock.currentTimeMillis
     yield* Effect.logInfo("Redis ready").pipe(
-      Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - startedAt })
+      Effect.annotateLogs({ ...annotations, attempts, startupMillis: readyAt - container.startupBeganAt })
     )
     return { container, endpoint }
   },
