@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type Context, Duration, type Effect, Layer, type Option, Pipeable, type Redacted, type Scope } from "effect"
+import { type Context, Duration, type Effect, Layer, Pipeable, type Redacted, type Scope } from "effect"
 import { dual } from "effect/Function"
 import type { ContainerError, EndpointError, EngineRequestError, ExecError } from "./Errors.ts"
 import * as internal from "./internal/container.ts"
@@ -105,9 +105,9 @@ export interface ContainerSpec extends Pipeable.Pipeable {
   readonly networkMode: string | undefined
   readonly waitStrategy: WaitStrategy | undefined
   /** Covers create, network connects, start and wait; the pull is not counted. */
-  readonly startupTimeout: Duration.Duration
+  readonly startupTimeout: Duration.Input
   /** Pause between two checks of a polling wait strategy. */
-  readonly pollInterval: Duration.Duration
+  readonly pollInterval: Duration.Input
   readonly pullPolicy: PullPolicy
   readonly auth: RegistryAuth | undefined
   readonly user: string | undefined
@@ -321,7 +321,7 @@ export const withStartupTimeout: {
   (spec: ContainerSpec, timeout: Duration.Input): ContainerSpec
 } = dual(
   2,
-  (spec: ContainerSpec, timeout: Duration.Input) => update(spec, { startupTimeout: Duration.fromInputUnsafe(timeout) })
+  (spec: ContainerSpec, timeout: Duration.Input) => update(spec, { startupTimeout: timeout })
 )
 
 /**
@@ -334,7 +334,7 @@ export const withPollInterval: {
   (spec: ContainerSpec, interval: Duration.Input): ContainerSpec
 } = dual(
   2,
-  (spec: ContainerSpec, interval: Duration.Input) => update(spec, { pollInterval: Duration.fromInputUnsafe(interval) })
+  (spec: ContainerSpec, interval: Duration.Input) => update(spec, { pollInterval: interval })
 )
 
 /**
@@ -479,8 +479,11 @@ export interface StartedContainer {
   readonly mappedPort: (port: PortInput) => Effect.Effect<number, EndpointError>
   /** The host and port to connect to a container port under the connection mode in force. */
   readonly endpoint: (port: PortInput, options?: EndpointOptions) => Effect.Effect<Endpoint, EndpointError>
-  /** The container's IP address on a network. */
-  readonly ipAddress: (network: string | StartedNetwork) => Option.Option<string>
+  /**
+   * The container's IP address on a network. Fails with `EndpointError`,
+   * listing the container's networks, when it is not on that network.
+   */
+  readonly ipAddress: (network: string | StartedNetwork) => Effect.Effect<string, EndpointError>
   /** Runs a command in the container and collects its output. */
   readonly exec: (command: ReadonlyArray<string>, options?: ExecOptions) => Effect.Effect<ExecResult, ExecError>
   /** The container's output so far, stdout and stderr interleaved. */

@@ -102,11 +102,11 @@ export class ImagePullError extends Schema.TaggedError<ImagePullError>()("ImageP
  */
 export class ContainerCreateError extends Schema.TaggedError<ContainerCreateError>()("ContainerCreateError", {
   image: Schema.String,
-  name: Schema.String,
+  containerName: Schema.String,
   engineMessage: Schema.String
 }) {
   override get message(): string {
-    return `Creating container ${this.name} from image ${this.image} failed: ${this.engineMessage}`
+    return `Creating container ${this.containerName} from image ${this.image} failed: ${this.engineMessage}`
   }
 }
 
@@ -117,11 +117,11 @@ export class ContainerCreateError extends Schema.TaggedError<ContainerCreateErro
  */
 export class ContainerStartError extends Schema.TaggedError<ContainerStartError>()("ContainerStartError", {
   containerId: Schema.String,
-  name: Schema.String,
+  containerName: Schema.String,
   engineMessage: Schema.String
 }) {
   override get message(): string {
-    return `Starting container ${this.name} (${this.containerId.slice(0, 12)}) failed: ${this.engineMessage}`
+    return `Starting container ${this.containerName} (${this.containerId.slice(0, 12)}) failed: ${this.engineMessage}`
   }
 }
 
@@ -132,12 +132,12 @@ export class ContainerStartError extends Schema.TaggedError<ContainerStartError>
  */
 export class ContainerExitedError extends Schema.TaggedError<ContainerExitedError>()("ContainerExitedError", {
   containerId: Schema.String,
-  name: Schema.String,
+  containerName: Schema.String,
   exitCode: Schema.Number,
   lastLogs: Schema.String
 }) {
   override get message(): string {
-    return `Container ${this.name} (${
+    return `Container ${this.containerName} (${
       this.containerId.slice(0, 12)
     }) exited with code ${this.exitCode} before it was ready. Last log lines:\n${this.lastLogs}`
   }
@@ -150,7 +150,7 @@ export class ContainerExitedError extends Schema.TaggedError<ContainerExitedErro
  */
 export class StartupTimeoutError extends Schema.TaggedError<StartupTimeoutError>()("StartupTimeoutError", {
   containerId: Schema.String,
-  name: Schema.String,
+  containerName: Schema.String,
   image: Schema.String,
   /** The startup timeout in force, formatted as a duration. */
   timeout: Schema.String,
@@ -159,7 +159,7 @@ export class StartupTimeoutError extends Schema.TaggedError<StartupTimeoutError>
   lastLogs: Schema.String
 }) {
   override get message(): string {
-    return `Container ${this.name} (${
+    return `Container ${this.containerName} (${
       this.containerId.slice(0, 12)
     }, image ${this.image}) was not ready after ${this.timeout} waiting for ${this.waitStrategy}. Raise the startup timeout with Container.withStartupTimeout or check the wait strategy. Last log lines:\n${this.lastLogs}`
   }
@@ -188,11 +188,11 @@ export class ExecError extends Schema.TaggedError<ExecError>()("ExecError", {
  * @since 0.1.0
  */
 export class NetworkCreateError extends Schema.TaggedError<NetworkCreateError>()("NetworkCreateError", {
-  name: Schema.String,
+  networkName: Schema.String,
   engineMessage: Schema.String
 }) {
   override get message(): string {
-    return `Creating network ${this.name} failed: ${this.engineMessage}`
+    return `Creating network ${this.networkName} failed: ${this.engineMessage}`
   }
 }
 

@@ -128,7 +128,7 @@ export const make = Effect.fn("Network.make")(
           Labels: { ...valid.labels, ...sessionLabels },
           abortSignal: signal
         })).pipe(
-          Effect.mapError((error) => new NetworkCreateError({ name, engineMessage: error.engineMessage }))
+          Effect.mapError((error) => new NetworkCreateError({ networkName: name, engineMessage: error.engineMessage }))
         ),
       (network) =>
         remove({ id: network.id, name }).pipe(

@@ -75,12 +75,14 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
           Container.withNetwork(second),
           Container.start
         )
-        const firstIp = Option.getOrThrow(server.ipAddress(first))
-        const secondIp = Option.getOrThrow(server.ipAddress(second.name))
+        const firstIp = yield* server.ipAddress(first)
+        const secondIp = yield* server.ipAddress(second.name)
         assert.notStrictEqual(firstIp, secondIp)
         const firstSubnet = Option.getOrThrow(first.subnet).split(".").slice(0, 2).join(".")
         assert.isTrue(firstIp.startsWith(firstSubnet), `${firstIp} is not in ${Option.getOrThrow(first.subnet)}`)
-        assert.isTrue(Option.isNone(server.ipAddress("no-such-network")))
+        const missing = yield* Effect.flip(server.ipAddress("no-such-network"))
+        assert.include(missing.message, "no-such-network")
+        assert.include(missing.message, first.name)
 
         const peer = yield* sleeper(second)
         const byIp = yield* peer.exec(["wget", "-qO-", `http://${secondIp}:8080/`])

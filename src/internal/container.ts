@@ -106,7 +106,7 @@ const connectNetworks = Effect.fnUntraced(function*(
       Effect.mapError((error) =>
         new ContainerStartError({
           containerId: id,
-          name,
+          containerName: name,
           engineMessage: `connecting to network ${attachment.network} failed: ${error.engineMessage}`
         })
       )
@@ -146,7 +146,7 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
       ).pipe(
         Effect.map((container) => container.id),
         Effect.mapError((error: EngineRequestError) =>
-          new ContainerCreateError({ image, name, engineMessage: error.engineMessage })
+          new ContainerCreateError({ image, containerName: name, engineMessage: error.engineMessage })
         )
       ),
       (id) => removeContainer(id, name).pipe(Effect.provideService(DockerEngine, engine))
@@ -157,7 +157,9 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
     yield* connectNetworks(id, name, networks.others)
 
     yield* engine.call("container start", id, (client) => client.getContainer(id).start()).pipe(
-      Effect.mapError((error) => new ContainerStartError({ containerId: id, name, engineMessage: error.engineMessage }))
+      Effect.mapError((error) =>
+        new ContainerStartError({ containerId: id, containerName: name, engineMessage: error.engineMessage })
+      )
     )
 
     const afterStart = yield* inspectContainer(id)
@@ -169,7 +171,7 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
       name,
       inspect,
       exposedPorts: valid.exposedPorts,
-      pollInterval: spec.pollInterval
+      pollInterval: valid.pollInterval
     }, waitStrategy)
 
     return inspect
@@ -180,9 +182,9 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
       const lastLogs = containerId === undefined ? "(the container was not created)" : yield* lastLogLines(containerId)
       return yield* new StartupTimeoutError({
         containerId: containerId ?? "",
-        name,
+        containerName: name,
         image,
-        timeout: Duration.format(spec.startupTimeout),
+        timeout: Duration.format(valid.startupTimeout),
         waitStrategy: Wait.describe(waitStrategy),
         lastLogs
       })
@@ -190,7 +192,7 @@ export const start = Effect.fn("Container.start")(function*(spec: ContainerSpec)
   )
 
   const inspect = yield* startAndWait.pipe(
-    Effect.timeoutOrElse({ duration: spec.startupTimeout, orElse: () => timedOut }),
+    Effect.timeoutOrElse({ duration: valid.startupTimeout, orElse: () => timedOut }),
     Effect.tapError((error) =>
       Effect.logWarning("Container start failed", error.message).pipe(Effect.annotateLogs(annotations()))
     ),

@@ -51,7 +51,12 @@ export const failIfExited = Effect.fnUntraced(function*(id: string, name: string
   const inspect = yield* inspectContainer(id)
   if (!inspect.State.Running) {
     const lastLogs = yield* lastLogLines(id)
-    return yield* new ContainerExitedError({ containerId: id, name, exitCode: inspect.State.ExitCode, lastLogs })
+    return yield* new ContainerExitedError({
+      containerId: id,
+      containerName: name,
+      exitCode: inspect.State.ExitCode,
+      lastLogs
+    })
   }
   return inspect
 })

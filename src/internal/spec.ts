@@ -1,7 +1,7 @@
 /**
  * Validation of a container spec with `effect/Schema`, before any engine call.
  */
-import { Effect, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 import type { ContainerSpec } from "../Container.ts"
 import { InvalidSpecError } from "../Errors.ts"
 import type { WaitStrategy } from "../Wait.ts"
@@ -35,14 +35,13 @@ const NetworkReference = Schema.String.check(
   })
 )
 
-const EnvName = Schema.String.check(
-  Schema.isPattern(/^[^=\0]+$/, { message: "an environment variable name must be non-empty and contain no '='" })
-)
-
 const PositiveDuration = Schema.Unknown.check(
   Schema.makeFilter(
-    (input) => typeof input === "object" && input !== null && "value" in input,
-    { message: "a duration is expected" }
+    (input) => {
+      const duration = Duration.fromInput(input as Duration.Input)
+      return Option.isSome(duration) && Duration.isGreaterThan(duration.value, Duration.zero)
+    },
+    { message: "a positive duration is expected, such as 30000 (milliseconds), \"30 seconds\" or Duration.seconds(30)" }
   )
 )
 
@@ -60,7 +59,7 @@ const ContainerSpecSchema = Schema.Struct({
   ),
   command: Schema.UndefinedOr(Schema.Array(Schema.String)),
   entrypoint: Schema.UndefinedOr(Schema.Array(Schema.String)),
-  env: Schema.Record(EnvName, Schema.String),
+  env: Schema.Record(Schema.String, Schema.String),
   labels: Schema.Record(Schema.String, Schema.String),
   exposedPorts: Schema.Array(PortInput),
   portBindings: Schema.Array(Schema.Struct({
@@ -93,6 +92,8 @@ export interface ValidSpec {
   readonly portBindings: ReadonlyArray<
     { readonly port: ContainerPort; readonly hostPort: number; readonly hostIp: string }
   >
+  readonly startupTimeout: Duration.Duration
+  readonly pollInterval: Duration.Duration
 }
 
 const fail = (path: string, value: unknown, reason: string) =>
@@ -173,6 +174,15 @@ export const validateSpec = Effect.fnUntraced(function*(spec: ContainerSpec) {
     }
   }
 
+  const badEnvName = Object.keys(spec.env).find((key) => key === "" || key.includes("=") || key.includes("\0"))
+  if (badEnvName !== undefined) {
+    return yield* fail(
+      "container spec.env",
+      badEnvName,
+      "an environment variable name must be non-empty and contain no '='; pass { NAME: \"value\" }"
+    )
+  }
+
   const names = spec.networks.map((attachment) => attachment.network)
   const duplicate = names.find((name, index) => names.indexOf(name) !== index)
   if (duplicate !== undefined) {
@@ -201,6 +211,12 @@ export const validateSpec = Effect.fnUntraced(function*(spec: ContainerSpec) {
     exposed.set(portKey(binding.port), binding.port)
   }
 
-  const valid: ValidSpec = { spec, exposedPorts: [...exposed.values()], portBindings }
+  const valid: ValidSpec = {
+    spec,
+    exposedPorts: [...exposed.values()],
+    portBindings,
+    startupTimeout: Duration.fromInputUnsafe(spec.startupTimeout),
+    pollInterval: Duration.fromInputUnsafe(spec.pollInterval)
+  }
   return valid
 })

@@ -2,7 +2,7 @@
  * The `StartedContainer` view over a running container's inspect data, shared
  * by `Container.start` and Compose services.
  */
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { StartedContainer } from "../Container.ts"
 import { EndpointError } from "../Errors.ts"
 import type { ConnectionMode } from "../services/ConnectionMode.ts"
@@ -87,7 +87,19 @@ export const makeStartedContainer = (
     endpoint,
     ipAddress: (network) => {
       const key = typeof network === "string" ? network : network.name
-      return Option.fromNullishOr(networks[key]?.IPAddress || undefined)
+      const address = networks[key]?.IPAddress
+      return address
+        ? Effect.succeed(address)
+        : Effect.fail(
+          new EndpointError({
+            containerId: id,
+            port: "any",
+            mode: connection.mode,
+            reason: `the container has no IP address on network ${key}; its networks are ${
+              Object.keys(networks).join(", ") || "none"
+            }`
+          })
+        )
     },
     exec: (command, execOptions) => provide(execInContainer(id, command, execOptions)),
     logs: provide(readLogs(id)),

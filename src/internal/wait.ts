@@ -76,7 +76,7 @@ const listeningInside = Effect.fnUntraced(function*(
           return Effect.succeed(undefined)
         }
         return Effect.fail(
-          new ContainerStartError({ containerId: target.id, name: target.name, engineMessage: error.message })
+          new ContainerStartError({ containerId: target.id, containerName: target.name, engineMessage: error.message })
         )
       })
     )
@@ -202,7 +202,7 @@ const waitForLogMessage = (target: WaitTarget, pattern: RegExp, times: number): 
       yield* failIfExited(target.id, target.name)
       return yield* new ContainerStartError({
         containerId: target.id,
-        name: target.name,
+        containerName: target.name,
         engineMessage: `the log stream ended before ${pattern} appeared ${times} times`
       })
     }
@@ -243,7 +243,7 @@ const waitForHealthcheck = (target: WaitTarget): WaitEffect =>
       if (health === undefined || health === null) {
         return yield* new ContainerStartError({
           containerId: target.id,
-          name: target.name,
+          containerName: target.name,
           engineMessage: "the image defines no health check; choose another wait strategy"
         })
       }

@@ -385,7 +385,7 @@ export const start: (
       // The protocol check shares the container's startup deadline, which
       // began after the image pull.
       deadline: container.startupBeganAt + Duration.toMillis(spec.startupTimeout),
-      interval: spec.pollInterval,
+      interval: Duration.fromInputUnsafe(spec.pollInterval),
       annotations
     }).pipe(
       Effect.catch((outcome) =>

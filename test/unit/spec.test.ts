@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 import { Container, Wait } from "../../src/index.ts"
 import { createOptions, planNetworks } from "../../src/internal/container.ts"
 import { validateSpec } from "../../src/internal/spec.ts"
@@ -124,6 +124,34 @@ const invalidSpecs: ReadonlyArray<{
     path: "container spec.waitStrategy.ports[0]",
     value: "65536",
     reason: /from 1 to 65535/
+  },
+  {
+    name: "zero startup timeout",
+    spec: base.pipe(Container.withStartupTimeout(0)),
+    path: "container spec.startupTimeout",
+    value: "0",
+    reason: /positive duration/
+  },
+  {
+    name: "negative startup timeout",
+    spec: base.pipe(Container.withStartupTimeout(-5000)),
+    path: "container spec.startupTimeout",
+    value: "-5000",
+    reason: /positive duration/
+  },
+  {
+    name: "unparsable poll interval",
+    spec: base.pipe(Container.withPollInterval("5 sec" as Duration.Input)),
+    path: "container spec.pollInterval",
+    value: "\"5 sec\"",
+    reason: /such as 30000/
+  },
+  {
+    name: "env name with =",
+    spec: base.pipe(Container.withEnv({ "A=B": "c" })),
+    path: "container spec.env",
+    value: "\"A=B\"",
+    reason: /contain no '='/
   },
   {
     name: "log wait zero times",
