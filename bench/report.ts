@@ -119,7 +119,7 @@ const figureRow = (
     formatMillis(summary.min),
     formatMillis(summary.max),
     floorSummary === undefined ? "" : formatRatio(summary.median / floorSummary.median),
-    pairedValue === undefined ? "" : formatRatio(pairedValue),
+    pairedValue === undefined ? "—" : formatRatio(pairedValue),
     String(summary.count)
   ]]
 }
@@ -128,15 +128,18 @@ const figureTable = (input: ReportInput): string => {
   const { results, settings } = input
   const rows: Array<Array<string>> = []
 
-  const libraries = [...new Set(results.implementations.map((implementation) => implementation.library))]
-  const coldByLibrary = (library: LibraryName) =>
+  // Import figures are per library, except that a candidate copy of this library gets its own rows.
+  const importGroup = (implementation: Implementation) =>
+    implementation.id === candidateId ? implementation.label : libraryLabels[implementation.library]
+  const groups = [...new Set(results.implementations.map(importGroup))]
+  const coldByGroup = (group: string) =>
     results.implementations
-      .filter((implementation) => implementation.library === library)
+      .filter((implementation) => importGroup(implementation) === group)
       .flatMap((implementation) => results.cold.get(implementation.id) ?? [])
   const perLibrary = (figure: string, pick: (sample: ColdSample) => number) => {
-    const floor = values(coldByLibrary("dockerode"), pick)
-    for (const library of libraries) {
-      rows.push(...figureRow(figure, libraryLabels[library], values(coldByLibrary(library), pick), floor, false))
+    const floor = values(coldByGroup(libraryLabels.dockerode), pick)
+    for (const group of groups) {
+      rows.push(...figureRow(figure, group, values(coldByGroup(group), pick), floor, false))
     }
   }
   const perImplementation = <A>(
