@@ -22,3 +22,10 @@ export const layer = ConnectionMode.layerConfig().pipe(
   Layer.provideMerge(DockerEngine.layerFromEnv),
   Layer.provide(TestcontainersConfig.layer())
 )
+
+/**
+ * The services `layer` provides, for annotating programs that need them.
+ *
+ * @since 0.1.0
+ */
+export type Services = DockerEngine.DockerEngine | ConnectionMode.ConnectionMode
