@@ -6,6 +6,7 @@
  */
 import { createRequire } from "node:module"
 import * as Path from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
 import { pathToFileURL } from "node:url"
 import type * as Library from "../src/index.ts"
 import { benchLabel, serverCommand, serverPort, type Settings } from "./settings.ts"
@@ -90,6 +91,27 @@ const startManyConcurrently = async (session: Pick<Session, "startOne">, count: 
 }
 
 /**
+ * Retries a network removal for up to 10 seconds while the engine still
+ * reports active endpoints: Docker 20.10 can return from a container removal
+ * before the container's endpoint on a user-defined network is gone.
+ */
+export const retryWhileEndpointsActive = async (remove: () => Promise<unknown>): Promise<void> => {
+  const deadline = performance.now() + 10_000
+  while (true) {
+    try {
+      await remove()
+      return
+    } catch (error) {
+      const active = error instanceof Error && /active endpoints/i.test(error.message)
+      if (!active || performance.now() > deadline) {
+        throw error
+      }
+      await sleep(200)
+    }
+  }
+}
+
+/**
  * Makes both libraries dial published ports on localhost. Run inside a
  * container, testcontainers-node would otherwise dial the default bridge
  * gateway, and this library's mode detection could pick a container address.
@@ -161,9 +183,7 @@ const rawDockerode: Implementation = {
             name,
             id: network.id,
             native: network,
-            remove: async () => {
-              await network.remove()
-            }
+            remove: () => retryWhileEndpointsActive(() => network.remove())
           }
         },
         close: async () => {}
@@ -396,9 +416,7 @@ const testcontainersNode = (id: string, label: string, wait: TcWait, description
             name: network.getName(),
             id: network.getId(),
             native: network,
-            remove: async () => {
-              await network.stop()
-            }
+            remove: () => retryWhileEndpointsActive(() => network.stop())
           }
         },
         close: async () => {}

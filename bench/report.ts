@@ -3,6 +3,7 @@
  * the engine-call counts and a call timeline per implementation. Prints it
  * and replaces the run's section of the results page.
  */
+import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { ColdSample } from "./child.ts"
@@ -340,13 +341,13 @@ const timeline = (samples: ReadonlyArray<ProfileSample>): string => {
     ...sample.recording.calls.map((call) => ({
       at: call.startedAt,
       text: `${callKey(call)}${call.failed ? " (failed)" : ""}  ${
-        call.endedAt === undefined ? "(no answer)" : `${formatMillis(call.endedAt - call.startedAt)} ms`
+        call.endedAt === undefined ? "(no response)" : `${formatMillis(call.endedAt - call.startedAt)} ms`
       }`
     })),
     ...sample.recording.connects
       .filter((connect) => connect.port === sample.hostPort)
       .map((connect) => ({ at: connect.at, text: `TCP connect to the published port` })),
-    { at: sample.readyAt, text: "ready: the benchmark's HTTP GET answered" },
+    { at: sample.readyAt, text: "ready: the benchmark's HTTP GET succeeded" },
     { at: sample.releasedAt, text: "released" }
   ]
   return events
@@ -361,7 +362,7 @@ const timeline = (samples: ReadonlyArray<ProfileSample>): string => {
 export const renderReport = (input: ReportInput): string => {
   const { engine, machine, results, settings } = input
   const sections = [
-    `## Results: ${settings.record}`,
+    `### Results: ${settings.record}`,
     "",
     `- Command: \`${input.command}\``,
     `- Date: ${input.date}; commit ${input.commit}; run time ${input.durationSeconds.toFixed(0)} s`,
@@ -385,33 +386,39 @@ export const renderReport = (input: ReportInput): string => {
     }; the benchmark's HTTP probe every ${settings.probeIntervalMillis} ms`,
     `- Samples: ${settings.coldRuns} cold child processes, ${settings.warmRuns} warm starts, ${settings.parallelRuns} parallel rounds of ${settings.parallelSize}, ${settings.profileRuns} profiled starts per implementation`,
     "",
-    "### Times",
+    "#### Times",
     "",
     "Start to ready ends when the benchmark's own HTTP GET gets `200 ok`. Ratios are against raw dockerode: of the medians, and the median of per-round ratios (paired), which cancels load that drifts between rounds.",
     "",
     figureTable(input),
-    "",
-    "### Targets",
-    "",
-    ...targetLines(results),
-    "",
-    "### HTTP checks that failed after an implementation reported ready",
-    "",
-    ...earlyReadyLines(results),
-    "",
-    "### Engine calls",
-    "",
-    "From the profiled starts; the median is followed by the range when runs differ.",
-    "",
-    engineCallTable(results),
-    "",
-    ...engineCallBreakdown(results),
-    "",
-    "### Timelines",
-    "",
-    "The profiled start with the median start time of each implementation. A line is the moment a call was sent and how long its answer took; an exec start answers when its stream is attached, and the command's run time shows as the gap before the exec inspect.",
     ""
   ]
+  const targets = targetLines(results)
+  if (targets.length > 0) {
+    sections.push("#### Targets", "", ...targets, "")
+  }
+  sections.push(
+    "#### HTTP checks that failed after an implementation reported ready",
+    "",
+    ...earlyReadyLines(results),
+    ""
+  )
+  if ([...results.profile.values()].some((samples) => samples.length > 0)) {
+    sections.push(
+      "#### Engine calls",
+      "",
+      "From the profiled starts. The median is followed by the range when runs differ.",
+      "",
+      engineCallTable(results),
+      "",
+      ...engineCallBreakdown(results),
+      "",
+      "#### Timelines",
+      "",
+      "The profiled start with the median start time of each implementation. Each line is the moment a call was sent and how long its response took. An exec start responds when its stream is attached, so the command's run time shows as the gap before the exec inspect.",
+      ""
+    )
+  }
   for (const implementation of results.implementations) {
     const text = timeline(results.profile.get(implementation.id) ?? [])
     if (text !== "") {
@@ -443,5 +450,13 @@ export const writeReport = async (input: ReportInput): Promise<void> => {
     ? `${existing.slice(0, startIndex)}${section}${existing.slice(endIndex + end.length)}`
     : `${existing.trimEnd()}\n\n${section}\n`
   Fs.writeFileSync(output, updated)
+  // A page in the repository is formatted like the rest of it, so dprint check stays clean after a run.
+  if (!Path.relative(repositoryRoot, output).startsWith("..")) {
+    const dprint = Path.join(repositoryRoot, "node_modules", ".bin", "dprint")
+    const formatted = ChildProcess.spawnSync(dprint, ["fmt", output], { cwd: repositoryRoot, encoding: "utf8" })
+    if (formatted.status !== 0) {
+      process.stderr.write(`[bench] could not format ${output} with dprint: ${formatted.stderr || formatted.error}\n`)
+    }
+  }
   process.stderr.write(`[bench] wrote the "${input.settings.record}" section of ${output}\n`)
 }

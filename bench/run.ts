@@ -26,6 +26,7 @@ import {
   engineSocketPath,
   type Implementation,
   resolveTestcontainers,
+  retryWhileEndpointsActive,
   selectImplementations,
   type Session
 } from "./implementations.ts"
@@ -168,9 +169,14 @@ const sweep = async (docker: Dockerode, runId: string, createdNetworks: Readonly
   const labelled = await docker.listNetworks({ filters })
   const ids = new Set([...labelled.map((network) => network.Id), ...createdNetworks])
   for (const id of ids) {
-    await docker.getNetwork(id).remove().then(
+    await retryWhileEndpointsActive(() => docker.getNetwork(id).remove()).then(
       () => log(`removed leftover network ${id.slice(0, 12)}`),
-      () => undefined
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error)
+        if (!/no such network|not found/i.test(message)) {
+          log(`could not remove network ${id}: ${message}; remove it with docker network rm ${id}`)
+        }
+      }
     )
   }
 }
