@@ -14,9 +14,11 @@ import type { PortInput } from "./internal/port.ts"
  * listening socket inside the container and a connection to its endpoint
  * from the test process succeeds.
  *
- * The inside check reads `/proc/net/tcp` through `cat` in the container,
- * because the engine's userland proxy accepts connections on a mapped port
- * even when nothing listens behind it. Images without `cat` fall back to the
+ * The inside check reads the container's `/proc/net/tcp`, because the
+ * engine's userland proxy accepts connections on a mapped port even when
+ * nothing listens behind it. With a local engine whose processes this
+ * process can see, it reads the file from the host; otherwise it runs `cat`
+ * in the container. Images without `cat` on a remote engine fall back to the
  * outside connection alone, and a warning is logged.
  *
  * @since 0.1.0

@@ -16,7 +16,7 @@ import { ContainerInspect } from "../src/internal/inspect.ts"
 import * as ConnectionMode from "../src/services/ConnectionMode.ts"
 import * as DockerEngine from "../src/services/DockerEngine.ts"
 import * as TestcontainersConfig from "../src/services/TestcontainersConfig.ts"
-import { fetchText, freePort, httpd, toolbox } from "./helpers.ts"
+import { fetchText, freePort, httpd, socketProxy, toolbox } from "./helpers.ts"
 
 const modes = ["bridge_ip", "gateway_ip", "docker_host"] as const
 const missingFile = "/nonexistent/.testcontainers.properties"
@@ -225,30 +225,6 @@ describe("split IPv4 and IPv6 ports", () => {
 // A loopback TCP listener that pipes every connection to the engine socket.
 // Closing the test's scope stops it and destroys the open connections, which
 // the engine client keeps alive.
-const socketProxy = Effect.acquireRelease(
-  Effect.callback<{ readonly server: Net.Server; readonly sockets: Set<Net.Socket> }>((resume) => {
-    const sockets = new Set<Net.Socket>()
-    const server = Net.createServer((client) => {
-      const upstream = Net.connect("/var/run/docker.sock")
-      sockets.add(client)
-      sockets.add(upstream)
-      client.on("close", () => sockets.delete(client))
-      upstream.on("close", () => sockets.delete(upstream))
-      client.on("error", () => upstream.destroy())
-      upstream.on("error", () => client.destroy())
-      client.pipe(upstream).pipe(client)
-    })
-    server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
-  }),
-  ({ server, sockets }) =>
-    Effect.callback<void>((resume) => {
-      server.close(() => resume(Effect.void))
-      for (const socket of sockets) {
-        socket.destroy()
-      }
-    })
-)
-
 describe("engine over TCP", () => {
   it.live("detects docker_host with the TCP host", () =>
     Effect.gen(function*() {

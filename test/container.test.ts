@@ -1,8 +1,9 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schedule, Scope } from "effect"
-import { Container, Network, Wait } from "../src/index.ts"
-import { DockerEngine, labels, sessionId } from "../src/services/DockerEngine.ts"
-import { fetchText, freePort, httpd, sessionResources, TestLayer, toolbox } from "./helpers.ts"
+import * as Net from "node:net"
+import { ConnectionMode, Container, DockerEngine, Network, Wait } from "../src/index.ts"
+import { labels, sessionId } from "../src/services/DockerEngine.ts"
+import { fetchText, freePort, httpd, sessionResources, socketProxy, TestLayer, toolbox } from "./helpers.ts"
 
 const expectNothingLeft = Effect.gen(function*() {
   const left = yield* sessionResources
@@ -243,7 +244,7 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
 
   it.effect("interruption mid-start leaves nothing", () =>
     Effect.gen(function*() {
-      const engine = yield* DockerEngine
+      const engine = yield* DockerEngine.DockerEngine
       for (const delay of [0, 5, 20, 60, 150, 400]) {
         const fiber = yield* Container.make(toolbox).pipe(
           Container.withExposedPorts(8080),
@@ -340,6 +341,33 @@ describe("test clock", () => {
       })
       assert.strictEqual(result.stdout.trim(), "hello from /tmp as 65534")
     }).pipe(Effect.provide(TestLayer)), 60_000)
+})
+
+describe("port wait over a TCP engine", () => {
+  // Over TCP the engine is treated as remote, so the port wait reads
+  // /proc/net/tcp with an exec instead of from this host.
+  it.live("exec check outlasts the userland proxy", () =>
+    Effect.gen(function*() {
+      const proxy = yield* socketProxy
+      const address = proxy.server.address() as Net.AddressInfo
+      const RemoteEngine = ConnectionMode.layer("docker_host").pipe(
+        Layer.provideMerge(DockerEngine.layer({ dockerHost: `tcp://127.0.0.1:${address.port}` }))
+      )
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const engine = yield* DockerEngine.DockerEngine
+        assert.strictEqual(engine.address._tag, "Tcp")
+        const startedAt = Date.now()
+        const server = yield* Container.make(toolbox).pipe(
+          Container.withExposedPorts(8080),
+          Container.withCommand(["sh", "-c", "sleep 2; " + httpd(8080, "late over tcp")[2]]),
+          Container.start
+        )
+        assert.isAtLeast(Date.now() - startedAt, 2000, "ready before the server listened")
+        const endpoint = yield* server.endpoint(8080)
+        assert.strictEqual(yield* fetchText(`http://127.0.0.1:${endpoint.port}/`), "late over tcp")
+      })).pipe(Effect.provide(RemoteEngine))
+    }).pipe(Effect.scoped))
 })
 
 class WebServer extends Context.Service<WebServer, Container.StartedContainer>()("test/WebServer") {}

@@ -48,3 +48,32 @@ export const freePort = Effect.callback<number>((resume) => {
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+/**
+ * A loopback TCP listener that pipes every connection to the engine's unix
+ * socket, so a test can reach the engine as `tcp://127.0.0.1:<port>`. It is
+ * closed with its scope.
+ */
+export const socketProxy = Effect.acquireRelease(
+  Effect.callback<{ readonly server: Net.Server; readonly sockets: Set<Net.Socket> }>((resume) => {
+    const sockets = new Set<Net.Socket>()
+    const server = Net.createServer((client) => {
+      const upstream = Net.connect("/var/run/docker.sock")
+      sockets.add(client)
+      sockets.add(upstream)
+      client.on("close", () => sockets.delete(client))
+      upstream.on("close", () => sockets.delete(upstream))
+      client.on("error", () => upstream.destroy())
+      upstream.on("error", () => client.destroy())
+      client.pipe(upstream).pipe(client)
+    })
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
+  }),
+  ({ server, sockets }) =>
+    Effect.callback<void>((resume) => {
+      server.close(() => resume(Effect.void))
+      for (const socket of sockets) {
+        socket.destroy()
+      }
+    })
+)

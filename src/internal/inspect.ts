@@ -32,6 +32,7 @@ export const ContainerInspect = Schema.Struct({
   State: Schema.Struct({
     Status: Schema.String,
     Running: Schema.Boolean,
+    Pid: Schema.optionalKey(Schema.Number),
     ExitCode: Schema.Number,
     Health: Schema.optionalKey(Schema.NullOr(Schema.Struct({ Status: Schema.String })))
   }),

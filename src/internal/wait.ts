@@ -11,6 +11,7 @@ import type { WaitStrategy } from "../Wait.ts"
 import { execInContainer, failIfExited } from "./engineCalls.ts"
 import type { ContainerInspect } from "./inspect.ts"
 import { type ContainerPort, parsePort } from "./port.ts"
+import { readContainerProcNetTcp } from "./procNet.ts"
 import { listeningPorts } from "./streams.ts"
 
 /** The container a wait strategy runs against, with its poll interval. */
@@ -59,13 +60,23 @@ const commandUnavailable = (exitCode: number, output: string): boolean =>
   exitCode === 126 || exitCode === 127 || /executable file not found|no such file or directory/i.test(output)
 
 /**
- * Whether the ports listen inside the container, read from `/proc/net/tcp`.
- * Returns `undefined` when the image has no `cat` to read it with.
+ * Whether the ports listen inside the container, read from `/proc/net/tcp`:
+ * directly from the engine host when this process shares it, else with `cat`
+ * in the container. Returns `undefined` when the image has no `cat`.
  */
 const listeningInside = Effect.fnUntraced(function*(
   target: WaitTarget,
   ports: ReadonlyArray<ContainerPort>
 ): Effect.fn.Return<boolean | undefined, WaitError, DockerEngine> {
+  const engine = yield* DockerEngine
+  if (engine.address._tag === "Socket") {
+    const direct = yield* readContainerProcNetTcp(target.inspect.State.Pid ?? 0, target.id)
+    if (direct !== undefined) {
+      const listening = listeningPorts(direct)
+      return ports.every((port) => listening.has(port.port))
+    }
+  }
+
   const result: ExecResult | undefined = yield* execInContainer(target.id, ["cat", "/proc/net/tcp", "/proc/net/tcp6"])
     .pipe(
       Effect.catch((error): Effect.Effect<ExecResult | undefined, WaitError, DockerEngine> => {
