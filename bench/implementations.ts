@@ -274,20 +274,19 @@ const effectTestcontainers = (
         }
       }
 
-      // One scope for the group. `Effect.scoped` gives a user a sequential one, which removes the containers one by one.
+      // One scope for the group, as `Effect.scoped` gives a user.
       const startMany = async (count: number, network: BenchNetwork): Promise<StartedGroup> => {
         const scope = await runtime.runPromise(Scope.make(variant.groupFinalizers))
         const release = () => runtime.runPromise(Scope.close(scope, Exit.void))
         try {
+          // Container.startAll starts them concurrently and removes them concurrently.
           const hostPorts = await runtime.runPromise(
-            Effect.forEach(
-              aliasesFor(count),
-              (alias) =>
-                Container.start(spec({ network, alias })).pipe(
-                  Effect.flatMap((container) => container.mappedPort(serverPort))
-                ),
-              { concurrency: "unbounded" }
-            ).pipe(Scope.provide(scope))
+            Container.startAll(aliasesFor(count).map((alias) => spec({ network, alias }))).pipe(
+              Effect.flatMap((containers) =>
+                Effect.forEach(containers, (container) => container.mappedPort(serverPort))
+              ),
+              Scope.provide(scope)
+            )
           )
           return { hostPorts, release }
         } catch (error) {

@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type Context, Duration, type Effect, Layer, Pipeable, type Redacted, type Scope } from "effect"
+import { type Context, Duration, Effect, Exit, Layer, Pipeable, type Redacted, Scope } from "effect"
 import { dual } from "effect/Function"
 import type { ContainerError, EndpointError, EngineRequestError, ExecError } from "./Errors.ts"
 import * as internal from "./internal/container.ts"
@@ -509,6 +509,26 @@ export const start = (
   spec: ContainerSpec
 ): Effect.Effect<StartedContainer, ContainerError, DockerEngine | ConnectionMode | Scope.Scope> =>
   withLiveClock(internal.start(spec))
+
+/**
+ * Starts several containers concurrently. They share a scope whose
+ * finalizers run in parallel, so they are also removed concurrently. When
+ * one start fails, the containers already started are removed at once and
+ * the first error is returned.
+ *
+ * @since 0.1.0
+ */
+export const startAll = (
+  specs: Iterable<ContainerSpec>
+): Effect.Effect<ReadonlyArray<StartedContainer>, ContainerError, DockerEngine | ConnectionMode | Scope.Scope> =>
+  Effect.gen(function*() {
+    const parentScope = yield* Scope.Scope
+    const scope = yield* Scope.fork(parentScope, "parallel")
+    return yield* Effect.forEach(specs, start, { concurrency: "unbounded" }).pipe(
+      Scope.provide(scope),
+      Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)
+    )
+  })
 
 /**
  * A Layer that starts the container when built and removes it when released.

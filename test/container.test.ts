@@ -308,6 +308,35 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
       yield* expectNothingLeft
     }))
 
+  it.effect("startAll starts and removes together", () =>
+    Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const network = yield* Network.make()
+        const started = yield* Container.startAll(
+          [1, 2, 3, 4, 5].map((index) => web(8080, `replica ${index}`).pipe(Container.withNetwork(network)))
+        )
+        assert.strictEqual(started.length, 5)
+        const bodies = yield* Effect.forEach(started, (container) =>
+          Effect.flatMap(container.endpoint(8080), (endpoint) =>
+            fetchText(`http://${endpoint.host}:${endpoint.port}/`)))
+        assert.deepStrictEqual(bodies, ["replica 1", "replica 2", "replica 3", "replica 4", "replica 5"])
+      }))
+      yield* expectNothingLeft
+
+      yield* Effect.scoped(Effect.gen(function*() {
+        const error = yield* Container.startAll([
+          web(8080, "fine"),
+          Container.make(toolbox).pipe(
+            Container.withExposedPorts(8080),
+            Container.withCommand(["sh", "-c", "exit 4"])
+          )
+        ]).pipe(Effect.flip)
+        assert.strictEqual(error._tag, "ContainerExitedError")
+        assert.strictEqual((yield* sessionResources).containers, 0, "the started one must be removed at once")
+      }))
+      yield* expectNothingLeft
+    }))
+
   it.effect("missing image with pull policy never", () =>
     Effect.gen(function*() {
       const error = yield* Container.make("effect-testcontainers/does-not-exist:1").pipe(

@@ -33,7 +33,7 @@ import {
   type Scope
 } from "effect"
 import * as Crypto from "node:crypto"
-import { Client, DatabaseError } from "pg"
+import type { Client as PgClient } from "pg"
 import * as Container from "../Container.ts"
 import { type ContainerError, InvalidSpecError } from "../Errors.ts"
 import { withLiveClock } from "../internal/liveClock.ts"
@@ -217,9 +217,12 @@ const isFinalSqlState = (code: string): boolean =>
   code.startsWith("28") || code === "3D000"
 
 const toProbeFailure = (cause: unknown): ProbeFailure => {
-  if (cause instanceof DatabaseError) {
+  // An error the server sent (pg's DatabaseError) has a severity and the
+  // SQLSTATE in `code`; socket errors have a `code` such as ECONNREFUSED but
+  // no severity.
+  if (cause instanceof Error && "severity" in cause && "code" in cause && typeof cause.code === "string") {
     const code = cause.code
-    return { message: cause.message, retryable: code === undefined || !isFinalSqlState(code), code }
+    return { message: cause.message, retryable: !isFinalSqlState(code), code }
   }
   return { message: cause instanceof Error ? cause.message : String(cause), retryable: true }
 }
@@ -230,9 +233,11 @@ const toProbeFailure = (cause: unknown): ProbeFailure => {
  */
 const selectOne = (connection: PostgresConnectionInfo, timeout: Duration.Duration): Effect.Effect<void, ProbeFailure> =>
   Effect.acquireUseRelease(
-    Effect.sync(() => {
+    // `pg` is loaded on first use, so programs that never start PostgreSQL
+    // do not pay for it.
+    Effect.promise(() => import("pg")).pipe(Effect.map(({ default: pg }) => {
       const millis = Math.max(1, Math.round(Duration.toMillis(timeout)))
-      const client = new Client({
+      const client: PgClient = new pg.Client({
         host: connection.host,
         port: connection.port,
         user: connection.user,
@@ -245,7 +250,7 @@ const selectOne = (connection: PostgresConnectionInfo, timeout: Duration.Duratio
       // listener Node would treat it as an uncaught error.
       client.on("error", () => {})
       return client
-    }),
+    })),
     (client) =>
       Effect.tryPromise({
         try: async () => {
