@@ -145,7 +145,7 @@ export const defaultStartupTimeout: Duration.Duration = Duration.seconds(60)
 export const defaultPollInterval: Duration.Duration = Duration.millis(100)
 
 /**
- * Starts a spec for an image, such as `postgres:17-alpine`.
+ * Creates a spec for an image, such as `postgres:17-alpine`.
  *
  * @since 0.1.0
  */
@@ -486,7 +486,7 @@ export interface StartedContainer {
   readonly ipAddress: (network: string | StartedNetwork) => Effect.Effect<string, EndpointError>
   /** Runs a command in the container and collects its output. */
   readonly exec: (command: ReadonlyArray<string>, options?: ExecOptions) => Effect.Effect<ExecResult, ExecError>
-  /** The container's output so far, stdout and stderr interleaved. */
+  /** The container's output so far: its stdout, then its stderr. */
   readonly logs: Effect.Effect<string, EngineRequestError>
   /** Fresh inspect data. */
   readonly inspect: Effect.Effect<ContainerInspect, EngineRequestError>
