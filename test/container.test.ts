@@ -337,6 +337,28 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
       yield* expectNothingLeft
     }))
 
+  it.effect("network options reach the engine", () =>
+    Effect.gen(function*() {
+      const engine = yield* DockerEngine.DockerEngine
+      const name = `etc-options-${sessionId.slice(0, 8)}`
+      yield* Effect.scoped(Effect.gen(function*() {
+        const network = yield* Network.make({ name, internal: true, labels: { team: "payments" } })
+        assert.strictEqual(network.name, name)
+        assert.isTrue(network.internal)
+        assert.isTrue(Option.isSome(network.gateway))
+
+        const inspect = yield* engine.call("network inspect", name, (client) => client.getNetwork(network.id).inspect())
+        assert.strictEqual(inspect.Internal, true)
+        assert.strictEqual(inspect.Labels?.["team"], "payments")
+        assert.strictEqual(inspect.Labels?.[labels.session], sessionId)
+      }))
+      yield* expectNothingLeft
+
+      const invalid = yield* Effect.flip(Effect.scoped(Network.make({ name: "my net" })))
+      assert.strictEqual(invalid._tag, "InvalidSpecError")
+      assert.include(invalid.message, "\"my net\"")
+    }))
+
   it.effect("missing image with pull policy never", () =>
     Effect.gen(function*() {
       const error = yield* Container.make("effect-testcontainers/does-not-exist:1").pipe(
