@@ -10,6 +10,7 @@ set -euo pipefail
 
 socket=/var/run/docker.sock
 pid_file=/var/run/docker.pid
+containerd_pid_file=/var/run/docker/containerd/containerd.pid
 log_file=/var/log/effect-testcontainers-dockerd.log
 start_timeout_seconds=60
 
@@ -53,10 +54,26 @@ if ! command -v dockerd >/dev/null; then
   apt_install docker.io
 fi
 
+# Succeed when the pid file $1 names a live process called $2 (not a zombie).
+process_alive() {
+  local pid
+  [[ -f "$1" ]] || return 1
+  pid="$(cat "$1")"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == "$2" ]] || return 1
+  [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
+}
+
 start_dockerd() {
   if [[ -f "$pid_file" ]]; then
     log "removing stale $pid_file (pid $(cat "$pid_file") is not a running dockerd)"
     rm -f "$pid_file"
+  fi
+  # dockerd starts its own containerd and waits for the one its pid file
+  # names; after a killed engine that pid is dead or a zombie, and dockerd
+  # then times out waiting for it.
+  if [[ -f "$containerd_pid_file" ]] && ! process_alive "$containerd_pid_file" containerd; then
+    log "removing stale $containerd_pid_file (pid $(cat "$containerd_pid_file") is not a running containerd)"
+    rm -f "$containerd_pid_file" "${containerd_pid_file%/*}/containerd.sock"
   fi
 
   log "starting dockerd, log in $log_file"
