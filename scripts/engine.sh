@@ -27,11 +27,16 @@ engine_version() {
 
 # Succeed when $pid_file names a running dockerd process.
 dockerd_running() {
+  process_alive "$pid_file" dockerd
+}
+
+# Succeed when the pid file $1 names a live process called $2. A zombie keeps
+# its name until its parent reaps it, so the state is checked too.
+process_alive() {
   local pid
-  [[ -f "$pid_file" ]] || return 1
-  pid="$(cat "$pid_file")"
-  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == dockerd ]] || return 1
-  # A zombie keeps its name until its parent reaps it, so check the state too.
+  [[ -f "$1" ]] || return 1
+  pid="$(cat "$1")"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == "$2" ]] || return 1
   [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
 }
 
@@ -54,23 +59,14 @@ if ! command -v dockerd >/dev/null; then
   apt_install docker.io
 fi
 
-# Succeed when the pid file $1 names a live process called $2 (not a zombie).
-process_alive() {
-  local pid
-  [[ -f "$1" ]] || return 1
-  pid="$(cat "$1")"
-  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/comm" && "$(cat "/proc/$pid/comm")" == "$2" ]] || return 1
-  [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]]
-}
-
 start_dockerd() {
   if [[ -f "$pid_file" ]]; then
     log "removing stale $pid_file (pid $(cat "$pid_file") is not a running dockerd)"
     rm -f "$pid_file"
   fi
-  # dockerd starts its own containerd and waits for the one its pid file
-  # names; after a killed engine that pid is dead or a zombie, and dockerd
-  # then times out waiting for it.
+  # dockerd starts its own containerd, but first waits for the one its pid
+  # file names. After a killed engine that pid is dead or a zombie, so
+  # dockerd would time out waiting for it.
   if [[ -f "$containerd_pid_file" ]] && ! process_alive "$containerd_pid_file" containerd; then
     log "removing stale $containerd_pid_file (pid $(cat "$containerd_pid_file") is not a running containerd)"
     rm -f "$containerd_pid_file" "${containerd_pid_file%/*}/containerd.sock"
