@@ -8,7 +8,7 @@
  */
 import { Effect, Predicate } from "effect"
 import * as Fs from "node:fs/promises"
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml"
+import type * as Yaml from "yaml"
 import { ComposeFileError } from "./composeErrors.ts"
 
 /** The services of a set of compose files. */
@@ -47,8 +47,12 @@ const readText = (file: string): Effect.Effect<string, ComposeFileError> =>
   })
 
 /** Locates the 1-based line and column where a node starts. Returns no position for a value without a node. */
-const locate = (lineCounter: LineCounter, node: unknown): { readonly line?: number; readonly column?: number } => {
-  const offset = isNode(node) ? node.range?.[0] : undefined
+const locate = (
+  yaml: typeof Yaml,
+  lineCounter: Yaml.LineCounter,
+  node: unknown
+): { readonly line?: number; readonly column?: number } => {
+  const offset = yaml.isNode(node) ? node.range?.[0] : undefined
   if (offset === undefined) {
     return {}
   }
@@ -56,11 +60,16 @@ const locate = (lineCounter: LineCounter, node: unknown): { readonly line?: numb
   return { line: position.line, column: position.col }
 }
 
+// The YAML parser is loaded on first use, so programs that never run a
+// compose file do not pay for it.
 const parseFile = (file: string, text: string): Effect.Effect<ParsedFile, ComposeFileError> =>
+  Effect.flatMap(Effect.promise(() => import("yaml")), (yaml) => parseWith(yaml, file, text))
+
+const parseWith = (yaml: typeof Yaml, file: string, text: string): Effect.Effect<ParsedFile, ComposeFileError> =>
   Effect.suspend(() => {
-    const lineCounter = new LineCounter()
+    const lineCounter = new yaml.LineCounter()
     // Compose files use YAML 1.1 merge keys (`<<: *defaults`) for shared settings.
-    const document = parseDocument(text, { merge: true, prettyErrors: false, lineCounter })
+    const document = yaml.parseDocument(text, { merge: true, prettyErrors: false, lineCounter })
     const invalid = (reason: string, at: { readonly line?: number; readonly column?: number } = {}) =>
       Effect.fail(new ComposeFileError({ file, problem: "Invalid", reason, ...at }))
 
@@ -71,24 +80,24 @@ const parseFile = (file: string, text: string): Effect.Effect<ParsedFile, Compos
     }
 
     const root = document.contents
-    if (!isMap(root)) {
+    if (!yaml.isMap(root)) {
       return invalid(
         root === null
           ? "the file is empty; a compose file needs a top-level services mapping"
           : "the top level must be a mapping with a services key",
-        locate(lineCounter, root)
+        locate(yaml, lineCounter, root)
       )
     }
 
-    const servicesPair = root.items.find((pair) => isScalar(pair.key) && pair.key.value === "services")
+    const servicesPair = root.items.find((pair) => yaml.isScalar(pair.key) && pair.key.value === "services")
     if (servicesPair === undefined) {
       return Effect.succeed({ file, services: [] })
     }
     const servicesNode = servicesPair.value
-    if (!isMap(servicesNode)) {
+    if (!yaml.isMap(servicesNode)) {
       return invalid(
         "services must be a mapping from service names to service definitions",
-        locate(lineCounter, servicesNode ?? servicesPair.key)
+        locate(yaml, lineCounter, servicesNode ?? servicesPair.key)
       )
     }
 
@@ -98,16 +107,16 @@ const parseFile = (file: string, text: string): Effect.Effect<ParsedFile, Compos
     const definitions = Predicate.isObject(services) ? Object.entries(services) : []
     const parsed: Array<ParsedFile["services"][number]> = []
     for (const [name, definition] of definitions) {
-      const keyNode = servicesNode.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === name)?.key
+      const keyNode = servicesNode.items.find((pair) => yaml.isScalar(pair.key) && String(pair.key.value) === name)?.key
       if (definition === null || !Predicate.isObject(definition) || Array.isArray(definition)) {
         return invalid(
           `service "${name}" must be a mapping of settings such as image and ports`,
-          locate(lineCounter, keyNode)
+          locate(yaml, lineCounter, keyNode)
         )
       }
       const profiles = Predicate.hasProperty(definition, "profiles") ? definition.profiles : undefined
       if (profiles !== undefined && !(Array.isArray(profiles) && profiles.every(Predicate.isString))) {
-        return invalid(`profiles of service "${name}" must be a list of names`, locate(lineCounter, keyNode))
+        return invalid(`profiles of service "${name}" must be a list of names`, locate(yaml, lineCounter, keyNode))
       }
       parsed.push({ name, profiles })
     }
