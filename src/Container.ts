@@ -514,20 +514,28 @@ export const start = (
  * Starts several containers concurrently. They share a scope whose
  * finalizers run in parallel, so they are also removed concurrently. When
  * one start fails, the containers already started are removed at once and
- * the first error is returned.
+ * the first error is returned. A tuple of specs gives a tuple of started
+ * containers, so `const [db, cache] = yield* Container.startAll([a, b])` is
+ * typed without `undefined`.
  *
  * @since 0.1.0
  */
-export const startAll = (
-  specs: Iterable<ContainerSpec>
-): Effect.Effect<ReadonlyArray<StartedContainer>, ContainerError, DockerEngine | ConnectionMode | Scope.Scope> =>
+export const startAll = <const Specs extends ReadonlyArray<ContainerSpec>>(
+  specs: Specs
+): Effect.Effect<
+  { readonly [K in keyof Specs]: StartedContainer },
+  ContainerError,
+  DockerEngine | ConnectionMode | Scope.Scope
+> =>
   Effect.gen(function*() {
     const parentScope = yield* Scope.Scope
     const scope = yield* Scope.fork(parentScope, "parallel")
-    return yield* Effect.forEach(specs, start, { concurrency: "unbounded" }).pipe(
+    const started = yield* Effect.forEach(specs, start, { concurrency: "unbounded" }).pipe(
       Scope.provide(scope),
       Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)
     )
+    // forEach keeps the order and the length of `specs`.
+    return started as unknown as { readonly [K in keyof Specs]: StartedContainer }
   })
 
 /**

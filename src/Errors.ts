@@ -204,14 +204,16 @@ export class NetworkCreateError extends Schema.TaggedError<NetworkCreateError>()
  */
 export class EndpointError extends Schema.TaggedError<EndpointError>()("EndpointError", {
   containerId: Schema.String,
-  port: Schema.String,
+  /** The container port asked for, when the lookup was for a port. */
+  port: Schema.optionalKey(Schema.String),
   mode: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
-    return `No endpoint for port ${this.port} of container ${
-      this.containerId.slice(0, 12)
-    } in connection mode ${this.mode}: ${this.reason}`
+    const container = this.containerId.slice(0, 12)
+    return this.port === undefined
+      ? `No endpoint for container ${container} in connection mode ${this.mode}: ${this.reason}`
+      : `No endpoint for port ${this.port} of container ${container} in connection mode ${this.mode}: ${this.reason}`
   }
 }
 

@@ -320,6 +320,10 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
           Effect.flatMap(container.endpoint(8080), (endpoint) =>
             fetchText(`http://${endpoint.host}:${endpoint.port}/`)))
         assert.deepStrictEqual(bodies, ["replica 1", "replica 2", "replica 3", "replica 4", "replica 5"])
+
+        // A tuple of specs gives a tuple: each element is typed as started.
+        const [first, second] = yield* Container.startAll([web(8080, "first"), web(8080, "second")])
+        assert.notStrictEqual(first.id, second.id)
       }))
       yield* expectNothingLeft
 
@@ -333,6 +337,23 @@ layer(TestLayer, { excludeTestServices: true, timeout: "60 seconds" })("Containe
         ]).pipe(Effect.flip)
         assert.strictEqual(error._tag, "ContainerExitedError")
         assert.strictEqual((yield* sessionResources).containers, 0, "the started one must be removed at once")
+      }))
+      yield* expectNothingLeft
+    }))
+
+  it.effect("exec of a missing command fails", () =>
+    Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const container = yield* Container.make(toolbox).pipe(Container.withCommand(["sleep", "3600"]), Container.start)
+
+        const error = yield* Effect.flip(container.exec(["no-such-binary", "--version"]))
+        assert.strictEqual(error._tag, "ExecError")
+        assert.include(error.message, "no-such-binary")
+        assert.include(error.engineMessage, "executable file not found")
+
+        const shellExit = yield* container.exec(["sh", "-c", "echo to stderr >&2; exit 127"])
+        assert.strictEqual(shellExit.exitCode, 127, "a command's own exit code 127 is a result, not an error")
+        assert.strictEqual(shellExit.stderr.trim(), "to stderr")
       }))
       yield* expectNothingLeft
     }))

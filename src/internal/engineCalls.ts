@@ -97,7 +97,15 @@ export const execInContainer = Effect.fnUntraced(function*(
 
   const info = yield* engine.call("exec inspect", id, () => exec.inspect()).pipe(Effect.mapError(toExecError))
 
-  const result: ExecResult = { exitCode: info.ExitCode ?? -1, stdout: output.stdout, stderr: output.stderr }
+  // When the engine cannot run the command at all (no such executable), it
+  // reports that as output with exit code 126 or 127 rather than as an error.
+  const exitCode = info.ExitCode ?? -1
+  const runtimeFailure = /OCI runtime exec failed.*/.exec(`${output.stdout}\n${output.stderr}`)
+  if ((exitCode === 126 || exitCode === 127) && runtimeFailure !== null) {
+    return yield* new ExecError({ containerId: id, command, engineMessage: runtimeFailure[0].trim() })
+  }
+
+  const result: ExecResult = { exitCode, stdout: output.stdout, stderr: output.stderr }
   return result
 })
 

@@ -93,9 +93,8 @@ export const makeStartedContainer = (
         : Effect.fail(
           new EndpointError({
             containerId: id,
-            port: "any",
             mode: connection.mode,
-            reason: `the container has no IP address on network ${key}; its networks are ${
+            reason: `the container is not on network ${key}; its networks are ${
               Object.keys(networks).join(", ") || "none"
             }`
           })

@@ -228,7 +228,7 @@ const lookupHost = (host: string): Effect.Effect<ReadonlyArray<HostAddress>> =>
   )
 
 const prepareError = (inspect: ContainerInspect, reason: string) =>
-  new EndpointError({ containerId: inspect.Id, port: "any", mode: "bridge_ip", reason })
+  new EndpointError({ containerId: inspect.Id, mode: "bridge_ip", reason })
 
 /**
  * Makes the service from settings; omitted settings come from `defaults`, and
