@@ -258,7 +258,7 @@ export const withPortBinding: {
 
 /**
  * Joins a network with optional aliases. A container may join several
- * networks, each with its own aliases; the first one is set when the
+ * networks, each with its own aliases. The first one is set when the
  * container is created, so it never lands on the default bridge.
  *
  * @since 0.1.0

@@ -9,7 +9,7 @@
 import { Schema } from "effect"
 
 /**
- * The Docker engine did not answer at any of the addresses tried.
+ * The Docker engine did not respond at any of the addresses tried.
  *
  * @since 0.1.0
  */

@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
 import type { PortInput } from "./internal/port.ts"
 
 /**
@@ -170,14 +169,4 @@ export const describe = (strategy: WaitStrategy): string => {
     case "All":
       return strategy.strategies.map(describe).join(" and ")
   }
-}
-
-/**
- * Options shared by the polling strategies.
- *
- * @since 0.1.0
- */
-export interface PollOptions {
-  /** Pause between two checks. */
-  readonly interval: Duration.Input
 }

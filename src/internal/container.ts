@@ -37,7 +37,7 @@ export const planNetworks = (spec: ContainerSpec): {
   return { networkMode: first?.network, first, others }
 }
 
-/** The engine's create body for a validated spec. */
+/** Builds the engine's create body for a validated spec. */
 export const createOptions = (valid: ValidSpec, name: string, image: string = valid.spec.image) => {
   const spec = valid.spec
   const networks = planNetworks(spec)

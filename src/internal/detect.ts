@@ -256,7 +256,7 @@ export const decideFromLocalFacts = (facts: LocalFacts): Decision | undefined =>
   return undefined
 }
 
-/** What the engine says about this process's container and network. */
+/** The engine's data on this process's container and network. */
 export interface EngineFacts {
   readonly ownContainer: OwnContainerLookup
   /** A local address that is the gateway of an engine bridge network, when there is one. */

@@ -22,7 +22,7 @@ export const withDefaultTag = (image: string): string => {
 }
 
 /**
- * The registry host of an image reference, or `docker.io` for Docker Hub. The
+ * Returns the registry host of an image reference, or `docker.io` for Docker Hub. The
  * first path component names a registry when it contains `.` or `:` or is
  * `localhost`, as the Docker CLI reads references.
  */

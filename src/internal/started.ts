@@ -15,7 +15,7 @@ import { type ContainerPort, parsePort, portKey } from "./port.ts"
 export const portMessage =
   "a port must be an integer from 1 to 65535, optionally followed by /tcp, /udp or /sctp, such as 5432 or \"53/udp\""
 
-/** What a started container is built from. */
+/** The inputs a started container is built from. */
 export interface StartedContainerOptions {
   readonly inspect: ContainerInspect
   readonly image: string

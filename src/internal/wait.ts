@@ -55,9 +55,9 @@ const resolveOrExited = (
     Effect.catch((error) => Effect.andThen(failIfExited(target.id, target.name), Effect.fail(error)))
   )
 
-/** Exit codes of a shell or runtime that could not find or run the command. */
-const commandUnavailable = (exitCode: number, output: string): boolean =>
-  exitCode === 126 || exitCode === 127 || /executable file not found|no such file or directory/i.test(output)
+/** Whether an exec failed because the image has no such command. */
+const commandUnavailable = (engineMessage: string): boolean =>
+  /executable file not found|no such file or directory/i.test(engineMessage)
 
 /**
  * Whether the ports listen inside the container, read from `/proc/net/tcp`:
@@ -83,7 +83,7 @@ const listeningInside = Effect.fnUntraced(function*(
         if (/is not running|is restarting|is paused/i.test(error.engineMessage)) {
           return Effect.as(failIfExited(target.id, target.name), undefined)
         }
-        if (commandUnavailable(-1, error.engineMessage)) {
+        if (commandUnavailable(error.engineMessage)) {
           return Effect.succeed(undefined)
         }
         return Effect.fail(
@@ -91,7 +91,7 @@ const listeningInside = Effect.fnUntraced(function*(
         )
       })
     )
-  if (result === undefined || (result.stdout === "" && commandUnavailable(result.exitCode, result.stderr))) {
+  if (result === undefined) {
     return undefined
   }
   const listening = listeningPorts(result.stdout)

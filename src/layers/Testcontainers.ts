@@ -14,7 +14,7 @@ import * as TestcontainersConfig from "../services/TestcontainersConfig.ts"
  * through one `ConfigProvider`: environment variables first, then
  * `~/.testcontainers.properties`. Without a configured connection mode, the
  * mode is detected and logged once with the reason. Fails when no engine
- * answers or a setting is invalid.
+ * responds or a setting is invalid.
  *
  * @since 0.1.0
  */

@@ -218,7 +218,7 @@ const isFinalSqlState = (code: string): boolean =>
 
 const toProbeFailure = (cause: unknown): ProbeFailure => {
   // An error the server sent (pg's DatabaseError) has a severity and the
-  // SQLSTATE in `code`; socket errors have a `code` such as ECONNREFUSED but
+  // SQLSTATE in `code`. Socket errors have a `code` such as ECONNREFUSED, but
   // no severity.
   if (cause instanceof Error && "severity" in cause && "code" in cause && typeof cause.code === "string") {
     const code = cause.code

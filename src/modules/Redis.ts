@@ -308,7 +308,7 @@ const validateOptions = Effect.fnUntraced(function*(options: RedisOptions) {
   return timeout.value
 })
 
-/** The `redis-server` arguments that set up the credentials of the options. */
+/** Builds the `redis-server` arguments that set up the credentials of the options. */
 const credentialArgs = (options: RedisOptions): ReadonlyArray<string> => {
   if (options.password === undefined) {
     return []

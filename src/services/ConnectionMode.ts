@@ -492,20 +492,3 @@ export const layerConfig = (
 export const layerFromEnv: Layer.Layer<ConnectionMode, Config.ConfigError, DockerEngine> = layerConfig().pipe(
   Layer.provide(TestcontainersConfig.layer())
 )
-
-/**
- * A Layer with the `docker_host` mode on `TESTCONTAINERS_HOST_OVERRIDE` or the
- * engine's host name, read from `process.env` only.
- *
- * @deprecated Use `layerFromEnv`, which also reads the properties file and
- * detects the mode, or `layer("docker_host")`.
- * @since 0.1.0
- */
-export const layerDockerHost: Layer.Layer<ConnectionMode, never, DockerEngine> = Layer.unwrap(Effect.sync(() => {
-  const override = process.env[TestcontainersConfig.keys.hostOverride]?.trim()
-  return layer({
-    mode: "docker_host",
-    reason: "fixed by ConnectionMode.layerDockerHost",
-    dockerHost: override === undefined || override === "" ? undefined : override
-  })
-}))
